@@ -1,0 +1,227 @@
+#include "statewatch/state/keyed_state_backend.h"
+
+#include <string>
+
+#include "backends.h"
+#include "statewatch/state/internal/encoding.h"
+
+namespace statewatch {
+
+namespace internal {
+
+Status NoCurrentKeyError(const StateMeta& meta) {
+  return Status::FailedPrecondition("state '" + meta.name +
+                                    "' accessed before SetCurrentKey: no current key");
+}
+
+Status UndecodableError(const StateMeta& meta, std::string_view what, std::string_view rocks_key) {
+  std::string msg = "state '" + meta.name + "': cannot decode stored " + std::string(what);
+  if (rocks_key.size() >= kKeyGroupPrefixBytes) {
+    msg += " in key group " + std::to_string(GetKeyGroup(rocks_key));
+  }
+  msg += " (" + std::to_string(rocks_key.size()) + "-byte key); serializer " +
+         meta.value_serializer + " does not match the stored bytes";
+  return Status::Corruption(msg);
+}
+
+Status KeyTooLargeError(const StateMeta& meta, size_t size, size_t limit) {
+  return Status::InvalidArgument("state '" + meta.name + "': map key of " + std::to_string(size) +
+                                 " bytes exceeds max_key_bytes (" + std::to_string(limit) + ")");
+}
+
+bool ParseListValue(std::string_view value, bool has_ts, std::vector<ListElement>* out) {
+  while (!value.empty()) {
+    std::string_view element;
+    if (!GetLengthPrefixed(&value, &element)) return false;
+    ListElement e{0, element};
+    if (has_ts) {
+      if (element.size() < kTimestampBytes) return false;
+      e.ts = static_cast<int64_t>(GetFixed64BE(element.data()));
+      e.payload = element.substr(kTimestampBytes);
+    }
+    out->push_back(e);
+  }
+  return true;
+}
+
+void AppendListElement(std::string* out, bool has_ts, int64_t ts, std::string_view payload) {
+  PutVarint32(out, static_cast<uint32_t>(payload.size() + (has_ts ? kTimestampBytes : 0)));
+  if (has_ts) PutFixed64BE(out, static_cast<uint64_t>(ts));
+  out->append(payload);
+}
+
+}  // namespace internal
+
+KeyedStateBackend::KeyedStateBackend(const BackendOptions& options, internal::RawStore* raw_store)
+    : raw_store_(raw_store) {
+  env_.key = &key_;
+  env_.clock = options.clock;
+  env_.range = options.key_group_range;
+  env_.max_parallelism = options.max_parallelism;
+  env_.max_key_bytes = options.max_key_bytes;
+}
+
+KeyedStateBackend::~KeyedStateBackend() { DestroyStates(); }
+
+void KeyedStateBackend::DestroyStates() {
+  std::lock_guard<std::mutex> lock(mu_);
+  every_record_cleanup_.clear();
+  states_.clear();
+}
+
+Status KeyedStateBackend::SetCurrentKeyBytes(std::string_view serialized_key) {
+  if (serialized_key.size() > env_.max_key_bytes) {
+    return Status::InvalidArgument("key of " + std::to_string(serialized_key.size()) +
+                                   " bytes exceeds max_key_bytes (" +
+                                   std::to_string(env_.max_key_bytes) + ")");
+  }
+  const uint32_t hash = Murmur3Hash32(serialized_key);
+  const int key_group = KeyGroupForHash(hash, env_.max_parallelism);
+  if (!env_.range.Contains(key_group)) {
+    return Status::InvalidArgument("key belongs to key group " + std::to_string(key_group) +
+                                   ", outside this backend's range " + env_.range.ToString());
+  }
+  if (key_.key != serialized_key || key_.key_group < 0) {
+    key_.key.assign(serialized_key);
+    key_.composite.clear();
+    internal::AppendComposite(&key_.composite, serialized_key, {});
+  }
+  key_.hash = hash;
+  key_.key_group = key_group;
+  ++key_.epoch;
+  for (internal::KvStateImpl* state : every_record_cleanup_) state->RunIncrementalCleanup();
+  return Status::OK();
+}
+
+Status KeyedStateBackend::CheckRegistrationLocked(const StateMeta& meta) const {
+  if (meta.name.empty()) return Status::InvalidArgument("state name must not be empty");
+  const TtlConfig& ttl = meta.ttl;
+  if (ttl.ttl.count() < 0) {
+    return Status::InvalidArgument("state '" + meta.name + "': negative TTL");
+  }
+  if (ttl.enabled() && ttl.cleanup_incremental && ttl.incremental_cleanup_size <= 0) {
+    return Status::InvalidArgument("state '" + meta.name +
+                                   "': incremental cleanup size must be positive");
+  }
+  if (ttl.enabled() && ttl.cleanup_compaction_filter && ttl.compaction_query_time_after <= 0) {
+    return Status::InvalidArgument("state '" + meta.name +
+                                   "': compaction filter query_time_after must be positive");
+  }
+  auto it = states_.find(meta.name);
+  if (it != states_.end() && !(it->second.meta == meta)) {
+    return Status::InvalidArgument("state '" + meta.name + "' is already registered as " +
+                                   it->second.meta.ToString() + "; cannot register it as " +
+                                   meta.ToString());
+  }
+  return Status::OK();
+}
+
+Status KeyedStateBackend::TypeMismatch(const StateMeta& meta) {
+  return Status::InvalidArgument("state '" + meta.name +
+                                 "' is registered with the same serializer ids but another C++ "
+                                 "type; serializer ids must name one type each");
+}
+
+Status KeyedStateBackend::MissingFunction(const StateMeta& meta) {
+  return Status::InvalidArgument("state '" + meta.name + "': " +
+                                 std::string(StateKindName(meta.kind)) +
+                                 " needs a reduce/aggregate function");
+}
+
+internal::KvStateImpl* KeyedStateBackend::FindLocked(std::string_view name) const {
+  auto it = states_.find(name);
+  return it == states_.end() ? nullptr : it->second.impl.get();
+}
+
+std::vector<std::string> KeyedStateBackend::StateNames() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, reg] : states_) names.push_back(name);
+  return names;
+}
+
+Result<StateMeta> KeyedStateBackend::GetStateMeta(std::string_view state_name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = states_.find(state_name);
+  if (it == states_.end()) {
+    return Status::NotFound("no state named '" + std::string(state_name) + "'");
+  }
+  return it->second.meta;
+}
+
+Status KeyedStateBackend::ScanState(std::string_view state_name, const ScanOptions& options,
+                                    const StateEntryVisitor& visitor) {
+  internal::KvStateImpl* impl;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    impl = FindLocked(state_name);
+  }
+  if (impl == nullptr) return Status::NotFound("no state named '" + std::string(state_name) + "'");
+  return impl->Scan(options, visitor);
+}
+
+Status KeyedStateBackend::ForEachKey(
+    std::string_view state_name, KeyGroupRange range,
+    const std::function<bool(int, std::string_view, std::string_view)>& visitor) {
+  // Entries of one (key, namespace) arrive together on both backends: report each run once.
+  std::string last_key, last_ns;
+  int last_group = -1;
+  ScanOptions options;
+  options.range = range;
+  return ScanState(state_name, options, [&](const StateEntry& e) {
+    if (e.key_group == last_group && e.key == last_key && e.ns == last_ns) return true;
+    last_group = e.key_group;
+    last_key.assign(e.key);
+    last_ns.assign(e.ns);
+    return visitor(e.key_group, e.key, e.ns);
+  });
+}
+
+Status KeyedStateBackend::AddBackendStats(BackendStats*) { return Status::OK(); }
+
+Status KeyedStateBackend::CompactState(std::string_view state_name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (FindLocked(state_name) == nullptr) {
+    return Status::NotFound("no state named '" + std::string(state_name) + "'");
+  }
+  return Status::OK();
+}
+
+Result<BackendStats> KeyedStateBackend::CollectStats() {
+  BackendStats stats;
+  stats.backend = std::string(backend_name());
+  stats.collected_at_millis = env_.clock->NowMillis();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, reg] : states_) {
+      Result<StateStats> s = reg.impl->Stats();
+      if (!s.ok()) return s.status();
+      stats.states.push_back(std::move(*s));
+    }
+  }
+  SW_RETURN_IF_ERROR(AddBackendStats(&stats));
+  return stats;
+}
+
+Result<std::unique_ptr<KeyedStateBackend>> NewKeyedStateBackend(const BackendOptions& options) {
+  BackendOptions o = options;
+  if (o.max_parallelism <= 0 || o.max_parallelism > kUpperBoundMaxParallelism) {
+    return Status::InvalidArgument("max_parallelism must be in [1, " +
+                                   std::to_string(kUpperBoundMaxParallelism) + "], got " +
+                                   std::to_string(o.max_parallelism));
+  }
+  if (o.key_group_range.empty()) o.key_group_range = KeyGroupRange::All(o.max_parallelism);
+  if (o.key_group_range.start < 0 || o.key_group_range.end >= o.max_parallelism) {
+    return Status::InvalidArgument("key_group_range " + o.key_group_range.ToString() +
+                                   " is outside [0, " + std::to_string(o.max_parallelism - 1) +
+                                   "]");
+  }
+  if (o.max_key_bytes == 0) return Status::InvalidArgument("max_key_bytes must be positive");
+  if (o.clock == nullptr) o.clock = SystemClock::Default();
+  if (o.backend == "hashmap") return internal::NewHeapKeyedStateBackend(o);
+  if (o.backend == "rocksdb") return internal::NewRocksDbKeyedStateBackend(o);
+  return Status::InvalidArgument("unknown state backend '" + o.backend +
+                                 "': expected 'hashmap' or 'rocksdb'");
+}
+
+}  // namespace statewatch
