@@ -91,8 +91,12 @@ void HeapValueGetUpdate(benchmark::State& state, bool ttl) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-void BM_HeapValueState_GetUpdate(benchmark::State& s) { HeapValueGetUpdate(s, false); }
-void BM_HeapValueState_GetUpdate_Ttl(benchmark::State& s) { HeapValueGetUpdate(s, true); }
+void BM_HeapValueState_GetUpdate(benchmark::State& s) {
+  HeapValueGetUpdate(s, false);
+}
+void BM_HeapValueState_GetUpdate_Ttl(benchmark::State& s) {
+  HeapValueGetUpdate(s, true);
+}
 BENCHMARK(BM_HeapValueState_GetUpdate);
 BENCHMARK(BM_HeapValueState_GetUpdate_Ttl);
 
@@ -147,7 +151,9 @@ struct RawDb {
   std::unique_ptr<rocksdb::DB> db;
 };
 
-std::string RawKey(int64_t k) { return sw::SerializeToString(k); }
+std::string RawKey(int64_t k) {
+  return sw::SerializeToString(k);
+}
 
 void BM_RawRocksDb_Get(benchmark::State& state) {
   const auto keys = ShuffledKeys();
@@ -160,7 +166,8 @@ void BM_RawRocksDb_Get(benchmark::State& state) {
     key.clear();
     sw::Serializer<int64_t>::Serialize(keys[i++ % keys.size()], &key);
     value.Reset();
-    rocksdb::Status s = raw.db->Get(rocksdb::ReadOptions(), raw.db->DefaultColumnFamily(), key, &value);
+    rocksdb::Status s =
+        raw.db->Get(rocksdb::ReadOptions(), raw.db->DefaultColumnFamily(), key, &value);
     int64_t v = 0;
     if (!s.ok() || !sw::Serializer<int64_t>::Deserialize(value.ToStringView(), &v)) std::abort();
     benchmark::DoNotOptimize(v);
@@ -208,7 +215,8 @@ struct RocksFixture {
   RocksFixture(const std::string& name, bool ttl) {
     backend = std::move(*sw::NewKeyedStateBackend(Options("rocksdb", name)));
     sw::TtlConfig config = ttl ? sw::TtlConfig::Of(std::chrono::hours(24)) : sw::TtlConfig();
-    value = *backend->GetValueState(sw::ValueStateDescriptor<int64_t>("v").EnableTimeToLive(config));
+    value =
+        *backend->GetValueState(sw::ValueStateDescriptor<int64_t>("v").EnableTimeToLive(config));
     map = *backend->GetMapState(
         sw::MapStateDescriptor<int64_t, int64_t>("m").EnableTimeToLive(config));
     list = *backend->GetListState(sw::ListStateDescriptor<int64_t>("l").EnableTimeToLive(config));
@@ -239,8 +247,12 @@ void RocksValueGet(benchmark::State& state, bool ttl) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-void BM_RocksValueState_Get(benchmark::State& s) { RocksValueGet(s, false); }
-void BM_RocksValueState_Get_Ttl(benchmark::State& s) { RocksValueGet(s, true); }
+void BM_RocksValueState_Get(benchmark::State& s) {
+  RocksValueGet(s, false);
+}
+void BM_RocksValueState_Get_Ttl(benchmark::State& s) {
+  RocksValueGet(s, true);
+}
 BENCHMARK(BM_RocksValueState_Get);
 BENCHMARK(BM_RocksValueState_Get_Ttl);
 
@@ -255,8 +267,12 @@ void RocksValueUpdate(benchmark::State& state, bool ttl) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-void BM_RocksValueState_Update(benchmark::State& s) { RocksValueUpdate(s, false); }
-void BM_RocksValueState_Update_Ttl(benchmark::State& s) { RocksValueUpdate(s, true); }
+void BM_RocksValueState_Update(benchmark::State& s) {
+  RocksValueUpdate(s, false);
+}
+void BM_RocksValueState_Update_Ttl(benchmark::State& s) {
+  RocksValueUpdate(s, true);
+}
 BENCHMARK(BM_RocksValueState_Update);
 BENCHMARK(BM_RocksValueState_Update_Ttl);
 
@@ -314,13 +330,17 @@ class RatioReporter : public benchmark::ConsoleReporter {
       double goal;
     };
     const Row rows[] = {
-        {"heap ValueState get+update", "BM_HeapValueState_GetUpdate", "BM_UnorderedMap_GetUpdate", 1.5},
+        {"heap ValueState get+update", "BM_HeapValueState_GetUpdate", "BM_UnorderedMap_GetUpdate",
+         1.5},
         {"RocksDB ValueState get", "BM_RocksValueState_Get", "BM_RawRocksDb_Get", 1.2},
         {"RocksDB ValueState update", "BM_RocksValueState_Update", "BM_RawRocksDb_Put", 1.2},
         {"RocksDB MapState entry get", "BM_RocksMapState_Get", "BM_RawRocksDb_Get", 1.3},
-        {"heap TTL on vs off (get+update)", "BM_HeapValueState_GetUpdate_Ttl", "BM_HeapValueState_GetUpdate", 1.1},
-        {"RocksDB TTL on vs off (get)", "BM_RocksValueState_Get_Ttl", "BM_RocksValueState_Get", 1.1},
-        {"RocksDB TTL on vs off (update)", "BM_RocksValueState_Update_Ttl", "BM_RocksValueState_Update", 1.1},
+        {"heap TTL on vs off (get+update)", "BM_HeapValueState_GetUpdate_Ttl",
+         "BM_HeapValueState_GetUpdate", 1.1},
+        {"RocksDB TTL on vs off (get)", "BM_RocksValueState_Get_Ttl", "BM_RocksValueState_Get",
+         1.1},
+        {"RocksDB TTL on vs off (update)", "BM_RocksValueState_Update_Ttl",
+         "BM_RocksValueState_Update", 1.1},
         {"heap ListState add", "BM_HeapListState_Add", "BM_Vector_PushBack", 0},
         {"RocksDB ListState add", "BM_RocksListState_Add", "BM_RawRocksDb_Merge", 0},
     };
@@ -331,7 +351,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
       if (e == ns_per_op_.end() || b == ns_per_op_.end()) continue;
       const double ratio = e->second / b->second;
       char goal[32] = "—";
-      if (row.goal > 0) std::snprintf(goal, sizeof goal, "≤ %.2f× %s", row.goal, ratio <= row.goal ? "✓" : "✗");
+      if (row.goal > 0)
+        std::snprintf(goal, sizeof goal, "≤ %.2f× %s", row.goal, ratio <= row.goal ? "✓" : "✗");
       std::printf("| %s | %.0f | %.0f | %.2f× | %s |\n", row.what, 1e9 / e->second, 1e9 / b->second,
                   ratio, goal);
     }

@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"hashmap", "rocksdb"}));
   app.add_option("--days", days, "simulated days to run")->check(CLI::Range(1, 3650));
   app.add_option("--dir", options.directory, "working directory for RocksDB (emptied first)");
-  app.add_option("--customers-per-day", options.new_customers_per_day)->check(CLI::Range(1, 1000000));
+  app.add_option("--customers-per-day", options.new_customers_per_day)
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--orders-per-day", options.orders_per_day)->check(CLI::Range(1, 10000000));
   app.add_flag("--leaky", options.leaky, "join state without TTL (the bug statewatch catches)");
   CLI11_PARSE(app, argc, argv);

@@ -8,7 +8,9 @@ namespace {
 using std::chrono::hours;
 constexpr std::chrono::milliseconds kDay = hours(24);
 
-std::string CustomerId(int64_t n) { return "c" + std::to_string(n); }
+std::string CustomerId(int64_t n) {
+  return "c" + std::to_string(n);
+}
 }  // namespace
 
 CdcPipeline::CdcPipeline(const CdcPipelineOptions& options, ManualClock* clock)
@@ -131,15 +133,16 @@ Status CdcPipeline::RunDay() {
       const double r = u(rng_);
       if (r < options_.order_update_fraction && !recent_orders_.empty()) {
         // A CDC update of a recent order: same id and customer, new amount.
-        const auto& [o, cust] = recent_orders_[static_cast<size_t>(u(rng_) * recent_orders_.size())];
+        const auto& [o, cust] =
+            recent_orders_[static_cast<size_t>(u(rng_) * recent_orders_.size())];
         order_id = "o" + std::to_string(o);
         customer = cust;
       } else {
         const int64_t o = next_order_++;
         order_id = "o" + std::to_string(o);
         if (r < options_.order_update_fraction + options_.late_customer_fraction) {
-          customer = std::min<int64_t>(c + 1 + static_cast<int64_t>(u(rng_) * 10),
-                                       customers_so_far - 1);
+          customer =
+              std::min<int64_t>(c + 1 + static_cast<int64_t>(u(rng_) * 10), customers_so_far - 1);
         } else {
           const int64_t window = std::min<int64_t>(c + 1, 3 * options_.new_customers_per_day);
           customer = c - static_cast<int64_t>(u(rng_) * window);

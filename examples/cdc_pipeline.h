@@ -3,9 +3,9 @@
 // Orders are joined with customers (both arrive as change-data-capture rows) and revenue is
 // aggregated per customer segment. Two keyed operators, each with its own backend, as in Flink:
 //
-//   join      (key: customer id)  customer_segment  ValueState<str>        TTL 7 d  OnCreateAndWrite
-//                                 pending_orders    MapState<str, i64>     TTL 7 d  OnCreateAndWrite
-//                                 order_amounts     MapState<str, i64>     TTL 7 d  OnCreateAndWrite
+//   join      (key: customer id)  customer_segment  ValueState<str>        TTL 7 d OnCreateAndWrite
+//                                 pending_orders    MapState<str, i64>     TTL 7 d OnCreateAndWrite
+//                                 order_amounts     MapState<str, i64>     TTL 7 d OnCreateAndWrite
 //   aggregate (key: segment)      revenue           ReducingState<i64>     TTL 90 d OnReadAndWrite
 //
 // Every TTL cleans up in RocksDB compactions (and incrementally on the heap). With `leaky` the

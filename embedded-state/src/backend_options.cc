@@ -30,8 +30,8 @@ Result<int64_t> ParseInt(const std::string& key, const std::string& value, int64
   const std::string t = Trim(value);
   auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (ec != std::errc() || ptr != t.data() + t.size() || t.empty() || v < min || v > max) {
-    return Bad(key, value, "an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
-                               "]");
+    return Bad(key, value,
+               "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
   }
   return v;
 }
@@ -42,8 +42,8 @@ Result<double> ParseDouble(const std::string& key, const std::string& value, dou
   double v = 0;
   auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (ec != std::errc() || ptr != t.data() + t.size() || t.empty() || !(v >= min && v <= max)) {
-    return Bad(key, value, "a number in [" + std::to_string(min) + ", " + std::to_string(max) +
-                               "]");
+    return Bad(key, value,
+               "a number in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
   }
   return v;
 }
@@ -72,12 +72,18 @@ Result<uint64_t> ParseByteSize(const std::string& text) {
   }
   std::string unit = Trim(std::string(ptr, t.data() + t.size()));
   uint64_t multiplier = 0;
-  if (unit.empty() || unit == "b") multiplier = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kib") multiplier = 1ull << 10;
-  else if (unit == "m" || unit == "mb" || unit == "mib") multiplier = 1ull << 20;
-  else if (unit == "g" || unit == "gb" || unit == "gib") multiplier = 1ull << 30;
-  else if (unit == "t" || unit == "tb" || unit == "tib") multiplier = 1ull << 40;
-  else return Status::InvalidArgument("'" + text + "' has an unknown size unit '" + unit + "'");
+  if (unit.empty() || unit == "b")
+    multiplier = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib")
+    multiplier = 1ull << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib")
+    multiplier = 1ull << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib")
+    multiplier = 1ull << 30;
+  else if (unit == "t" || unit == "tb" || unit == "tib")
+    multiplier = 1ull << 40;
+  else
+    return Status::InvalidArgument("'" + text + "' has an unknown size unit '" + unit + "'");
   if (number > UINT64_MAX / multiplier) {
     return Status::InvalidArgument("'" + text + "' is too large");
   }

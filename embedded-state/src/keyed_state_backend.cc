@@ -61,7 +61,9 @@ KeyedStateBackend::KeyedStateBackend(const BackendOptions& options, internal::Ra
   env_.max_key_bytes = options.max_key_bytes;
 }
 
-KeyedStateBackend::~KeyedStateBackend() { DestroyStates(); }
+KeyedStateBackend::~KeyedStateBackend() {
+  DestroyStates();
+}
 
 void KeyedStateBackend::DestroyStates() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -95,6 +97,12 @@ Status KeyedStateBackend::SetCurrentKeyBytes(std::string_view serialized_key) {
 
 Status KeyedStateBackend::CheckRegistrationLocked(const StateMeta& meta) const {
   if (meta.name.empty()) return Status::InvalidArgument("state name must not be empty");
+  // RocksDB's own column family; refused on both backends so a job can switch backends.
+  if (meta.name == "default") {
+    return Status::InvalidArgument(
+        "state name 'default' is reserved (RocksDB's default column "
+        "family); choose another name");
+  }
   const TtlConfig& ttl = meta.ttl;
   if (ttl.ttl.count() < 0) {
     return Status::InvalidArgument("state '" + meta.name + "': negative TTL");
@@ -123,8 +131,8 @@ Status KeyedStateBackend::TypeMismatch(const StateMeta& meta) {
 }
 
 Status KeyedStateBackend::MissingFunction(const StateMeta& meta) {
-  return Status::InvalidArgument("state '" + meta.name + "': " +
-                                 std::string(StateKindName(meta.kind)) +
+  return Status::InvalidArgument("state '" + meta.name +
+                                 "': " + std::string(StateKindName(meta.kind)) +
                                  " needs a reduce/aggregate function");
 }
 
@@ -177,7 +185,9 @@ Status KeyedStateBackend::ForEachKey(
   });
 }
 
-Status KeyedStateBackend::AddBackendStats(BackendStats*) { return Status::OK(); }
+Status KeyedStateBackend::AddBackendStats(BackendStats*) {
+  return Status::OK();
+}
 
 Status KeyedStateBackend::CompactState(std::string_view state_name) {
   std::lock_guard<std::mutex> lock(mu_);

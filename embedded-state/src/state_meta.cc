@@ -20,11 +20,16 @@ std::string FormatDuration(std::chrono::milliseconds d) {
 
 std::string_view StateKindName(StateKind kind) {
   switch (kind) {
-    case StateKind::kValue: return "ValueState";
-    case StateKind::kList: return "ListState";
-    case StateKind::kMap: return "MapState";
-    case StateKind::kReducing: return "ReducingState";
-    case StateKind::kAggregating: return "AggregatingState";
+    case StateKind::kValue:
+      return "ValueState";
+    case StateKind::kList:
+      return "ListState";
+    case StateKind::kMap:
+      return "MapState";
+    case StateKind::kReducing:
+      return "ReducingState";
+    case StateKind::kAggregating:
+      return "AggregatingState";
   }
   return "UnknownState";
 }

@@ -8,6 +8,10 @@
 //     dropping the value when no element is left).
 // Bytes it cannot parse are kept: it never drops data it does not understand.
 //
+// RocksDB runs it in compactions only (not flushes), on the newest version of each key and on
+// merge operands before they are merged; a value that a compaction produces by merging operands
+// into an older base value is filtered by the next compaction that reads it.
+//
 // The factory's Name(), "statewatch.TtlCompactionFilterFactory", is what RocksDB writes to the
 // OPTIONS file's compaction_filter_factory= line; statewatchd's missing-TTL check looks for it.
 // Do not rename it.

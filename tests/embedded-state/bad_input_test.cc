@@ -85,7 +85,11 @@ TEST_P(BadInputBackendTest, StateReRegisteredDifferentlyIsRejected) {
 
   auto no_fn = backend->GetReducingState(ReducingStateDescriptor<int64_t>("r", nullptr));
   EXPECT_TRUE(no_fn.status().IsInvalidArgument());
-  EXPECT_TRUE(backend->GetValueState(ValueStateDescriptor<int64_t>("")).status().IsInvalidArgument());
+  EXPECT_TRUE(
+      backend->GetValueState(ValueStateDescriptor<int64_t>("")).status().IsInvalidArgument());
+  auto reserved = backend->GetValueState(ValueStateDescriptor<int64_t>("default"));
+  EXPECT_TRUE(reserved.status().IsInvalidArgument());
+  EXPECT_THAT(reserved.status().message(), HasSubstr("reserved"));
 }
 
 TEST_P(BadInputBackendTest, KeysLargerThanTheLimitAreRejected) {

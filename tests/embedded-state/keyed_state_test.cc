@@ -37,10 +37,10 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using ::testing::UnorderedElementsAre;
 using testing::MakeBackend;
 using testing::TempDir;
 using testing::TestOptions;
+using ::testing::UnorderedElementsAre;
 
 class KeyedStateTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -97,7 +97,8 @@ TEST_P(KeyedStateTest, UserTypesRoundTrip) {
 }
 
 TEST_P(KeyedStateTest, ListStateAppendsInOrderAndReplaces) {
-  ListState<std::string>* list = *backend_->GetListState(ListStateDescriptor<std::string>("events"));
+  ListState<std::string>* list =
+      *backend_->GetListState(ListStateDescriptor<std::string>("events"));
   ASSERT_SW_OK(backend_->SetCurrentKey(std::string("k")));
   EXPECT_THAT(*list->Get(), IsEmpty());
   ASSERT_SW_OK(list->Add("a"));
@@ -149,7 +150,8 @@ TEST_P(KeyedStateTest, MapStateEntriesAreIndependent) {
 }
 
 TEST_P(KeyedStateTest, MapForEachStopsWhenVisitorSaysSo) {
-  MapState<int32_t, int32_t>* map = *backend_->GetMapState(MapStateDescriptor<int32_t, int32_t>("m"));
+  MapState<int32_t, int32_t>* map =
+      *backend_->GetMapState(MapStateDescriptor<int32_t, int32_t>("m"));
   ASSERT_SW_OK(backend_->SetCurrentKey(1));
   for (int i = 0; i < 10; ++i) ASSERT_SW_OK(map->Put(i, i * i));
   int visited = 0;
@@ -158,7 +160,8 @@ TEST_P(KeyedStateTest, MapForEachStopsWhenVisitorSaysSo) {
 }
 
 TEST_P(KeyedStateTest, ReducingStateFoldsWithTheReduceFunction) {
-  ReducingStateDescriptor<int64_t> d("sum", [](const int64_t& a, const int64_t& b) { return a + b; });
+  ReducingStateDescriptor<int64_t> d("sum",
+                                     [](const int64_t& a, const int64_t& b) { return a + b; });
   ReducingState<int64_t>* sum = *backend_->GetReducingState(d);
   ASSERT_SW_OK(backend_->SetCurrentKey(std::string("k")));
   EXPECT_TRUE(sum->Get().status().IsNotFound());
@@ -248,14 +251,15 @@ TEST_P(KeyedStateTest, KeyGroupIterationCoversTheRangeExactlyOnce) {
   // Two halves of the key-group space together give every key once; each key in its group.
   std::multiset<int64_t> seen;
   for (KeyGroupRange half : {KeyGroupRange{0, 63}, KeyGroupRange{64, 127}}) {
-    ASSERT_SW_OK(backend_->ForEachKey("v", half, [&](int kg, std::string_view key, std::string_view) {
-      int64_t k = 0;
-      EXPECT_TRUE(Serializer<int64_t>::Deserialize(key, &k));
-      EXPECT_TRUE(half.Contains(kg));
-      EXPECT_EQ(kg, KeyGroupForKey(key, 128));
-      seen.insert(k);
-      return true;
-    }));
+    ASSERT_SW_OK(
+        backend_->ForEachKey("v", half, [&](int kg, std::string_view key, std::string_view) {
+          int64_t k = 0;
+          EXPECT_TRUE(Serializer<int64_t>::Deserialize(key, &k));
+          EXPECT_TRUE(half.Contains(kg));
+          EXPECT_EQ(kg, KeyGroupForKey(key, 128));
+          seen.insert(k);
+          return true;
+        }));
   }
   EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()), written);
   EXPECT_EQ(seen.size(), written.size());

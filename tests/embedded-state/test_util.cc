@@ -7,6 +7,8 @@
 #include <atomic>
 #include <vector>
 
+#include "list_merge_operator.h"
+
 namespace statewatch::testing {
 
 TempDir::TempDir() {
@@ -63,8 +65,11 @@ bool OpenRaw(const std::string& dir, RawDb* raw) {
     ADD_FAILURE() << "ListColumnFamilies(" << dir << "): " << s.ToString();
     return false;
   }
+  // The merge operator lets the raw reader resolve list appends not yet compacted.
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.merge_operator = internal::NewListAppendOperator();
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : raw->names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  for (const auto& n : raw->names) cfs.emplace_back(n, cf_options);
   rocksdb::DB* db = nullptr;
   s = rocksdb::DB::OpenForReadOnly(options, dir, cfs, &raw->handles, &db);
   if (!s.ok()) {

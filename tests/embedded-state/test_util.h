@@ -12,15 +12,15 @@
 
 namespace statewatch::testing {
 
-#define ASSERT_SW_OK(expr)                            \
-  do {                                                \
-    const ::statewatch::Status sw_s_ = (expr);        \
-    ASSERT_TRUE(sw_s_.ok()) << sw_s_.ToString();      \
+#define ASSERT_SW_OK(expr)                       \
+  do {                                           \
+    const ::statewatch::Status sw_s_ = (expr);   \
+    ASSERT_TRUE(sw_s_.ok()) << sw_s_.ToString(); \
   } while (0)
-#define EXPECT_SW_OK(expr)                            \
-  do {                                                \
-    const ::statewatch::Status sw_s_ = (expr);        \
-    EXPECT_TRUE(sw_s_.ok()) << sw_s_.ToString();      \
+#define EXPECT_SW_OK(expr)                       \
+  do {                                           \
+    const ::statewatch::Status sw_s_ = (expr);   \
+    EXPECT_TRUE(sw_s_.ok()) << sw_s_.ToString(); \
   } while (0)
 
 // Names parameterised tests after the backend ("hashmap", "rocksdb").

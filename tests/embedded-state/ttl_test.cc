@@ -151,8 +151,10 @@ TEST_P(TtlTest, MapTtlIsPerEntry) {
 }
 
 TEST_P(TtlTest, ReducingAddDoesNotBuildOnAnExpiredAccumulator) {
-  ReducingStateDescriptor<int64_t> d("sum", [](const int64_t& a, const int64_t& b) { return a + b; });
-  d.EnableTimeToLive(TtlConfig::Of(kDay).SetVisibility(TtlVisibility::kReturnExpiredIfNotCleanedUp));
+  ReducingStateDescriptor<int64_t> d("sum",
+                                     [](const int64_t& a, const int64_t& b) { return a + b; });
+  d.EnableTimeToLive(
+      TtlConfig::Of(kDay).SetVisibility(TtlVisibility::kReturnExpiredIfNotCleanedUp));
   ReducingState<int64_t>* sum = *backend_->GetReducingState(d);
   ASSERT_SW_OK(backend_->SetCurrentKey(std::string("k")));
   ASSERT_SW_OK(sum->Add(100));
@@ -241,7 +243,8 @@ TEST_F(CompactionFilterTest, DropsExpiredValuesListElementsAndMapEntries) {
     auto backend = MakeBackend(Options());
     auto* v = *backend->GetValueState(ValueStateDescriptor<int64_t>("v").EnableTimeToLive(ttl));
     auto* l = *backend->GetListState(ListStateDescriptor<int64_t>("l").EnableTimeToLive(ttl));
-    auto* m = *backend->GetMapState(MapStateDescriptor<int64_t, int64_t>("m").EnableTimeToLive(ttl));
+    auto* m =
+        *backend->GetMapState(MapStateDescriptor<int64_t, int64_t>("m").EnableTimeToLive(ttl));
     auto* no_ttl = *backend->GetValueState(ValueStateDescriptor<int64_t>("no_ttl"));
     for (int64_t k = 0; k < 100; ++k) {  // old data
       ASSERT_SW_OK(backend->SetCurrentKey(k));

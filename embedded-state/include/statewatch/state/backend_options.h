@@ -19,6 +19,8 @@ namespace statewatch {
 struct RocksDbOptions {
   // Working directory of the database. REQUIRED. Created if missing; must not already hold a
   // database (state is brought back by restoring a checkpoint, never by reusing a working dir).
+  // Left in place, memtables flushed, when the backend closes, so tools can inspect it; delete
+  // it before reusing the path.
   std::string local_directory;
 
   // --- Memory ---

@@ -72,8 +72,9 @@ class KeyedStateBackend {
   // --- States ---
   template <typename T>
   Result<ValueState<T>*> GetValueState(const ValueStateDescriptor<T>& d) {
-    return GetOrCreate<ValueState<T>>(
-        d.meta(), [&] { return Make<internal::HeapValueState<T>, internal::RocksValueState<T>>(d); });
+    return GetOrCreate<ValueState<T>>(d.meta(), [&] {
+      return Make<internal::HeapValueState<T>, internal::RocksValueState<T>>(d);
+    });
   }
   template <typename T>
   Result<ListState<T>*> GetListState(const ListStateDescriptor<T>& d) {
@@ -112,9 +113,9 @@ class KeyedStateBackend {
   Status ScanState(std::string_view state_name, const ScanOptions& options,
                    const StateEntryVisitor& visitor);
   // Visits each distinct (key, namespace) of a state in `range` once (empty = whole range).
-  Status ForEachKey(std::string_view state_name, KeyGroupRange range,
-                    const std::function<bool(int key_group, std::string_view key,
-                                             std::string_view ns)>& visitor);
+  Status ForEachKey(
+      std::string_view state_name, KeyGroupRange range,
+      const std::function<bool(int key_group, std::string_view key, std::string_view ns)>& visitor);
   // Flink's getKeys(state, namespace): deserialized keys having the state in namespace `ns`.
   template <typename K, typename N = std::string>
   Result<std::vector<K>> GetKeys(std::string_view state_name, const N& ns = N()) {

@@ -44,22 +44,32 @@ inline void AppendBigEndian(U v, std::string* out) {
 template <typename U>
 inline U ReadBigEndian(const char* p) {
   U v = 0;
-  for (size_t i = 0; i < sizeof(U); ++i) v = static_cast<U>((v << 8) | static_cast<std::uint8_t>(p[i]));
+  for (size_t i = 0; i < sizeof(U); ++i)
+    v = static_cast<U>((v << 8) | static_cast<std::uint8_t>(p[i]));
   return v;
 }
 template <typename T>
 constexpr std::string_view IntegerId() {
-  if constexpr (std::is_same_v<T, bool>) return "bool";
+  if constexpr (std::is_same_v<T, bool>)
+    return "bool";
   else if constexpr (std::is_signed_v<T>) {
-    if constexpr (sizeof(T) == 1) return "i8";
-    else if constexpr (sizeof(T) == 2) return "i16";
-    else if constexpr (sizeof(T) == 4) return "i32";
-    else return "i64";
+    if constexpr (sizeof(T) == 1)
+      return "i8";
+    else if constexpr (sizeof(T) == 2)
+      return "i16";
+    else if constexpr (sizeof(T) == 4)
+      return "i32";
+    else
+      return "i64";
   } else {
-    if constexpr (sizeof(T) == 1) return "u8";
-    else if constexpr (sizeof(T) == 2) return "u16";
-    else if constexpr (sizeof(T) == 4) return "u32";
-    else return "u64";
+    if constexpr (sizeof(T) == 1)
+      return "u8";
+    else if constexpr (sizeof(T) == 2)
+      return "u16";
+    else if constexpr (sizeof(T) == 4)
+      return "u32";
+    else
+      return "u64";
   }
 }
 }  // namespace internal

@@ -2,6 +2,7 @@
 //
 // A descriptor is handed to KeyedStateBackend::Get*State(); registering the same name again with
 // a different kind, serializer or TTL is an InvalidArgument error naming both registrations.
+// Names are non-empty and not "default" (RocksDB's own column family, refused on both backends).
 //
 // Thread-safety: descriptors are values; copy freely.
 #pragma once

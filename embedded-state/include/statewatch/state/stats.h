@@ -44,12 +44,12 @@ struct StateStats {
 // Per column family (= per state) figures read from RocksDB properties.
 struct RocksDbColumnFamilyStats {
   std::string name;
-  uint64_t estimate_num_keys = 0;                   // rocksdb.estimate-num-keys (an estimate)
-  uint64_t estimate_pending_compaction_bytes = 0;   // rocksdb.estimate-pending-compaction-bytes
-  uint64_t estimate_live_data_size = 0;             // rocksdb.estimate-live-data-size
-  uint64_t cur_size_all_mem_tables = 0;             // rocksdb.cur-size-all-mem-tables
-  uint64_t total_sst_files_size = 0;                // rocksdb.total-sst-files-size
-  std::vector<uint64_t> sst_files_per_level;        // rocksdb.num-files-at-level<N>
+  uint64_t estimate_num_keys = 0;                  // rocksdb.estimate-num-keys (an estimate)
+  uint64_t estimate_pending_compaction_bytes = 0;  // rocksdb.estimate-pending-compaction-bytes
+  uint64_t estimate_live_data_size = 0;            // rocksdb.estimate-live-data-size
+  uint64_t cur_size_all_mem_tables = 0;            // rocksdb.cur-size-all-mem-tables
+  uint64_t total_sst_files_size = 0;               // rocksdb.total-sst-files-size
+  std::vector<uint64_t> sst_files_per_level;       // rocksdb.num-files-at-level<N>
   bool has_ttl_compaction_filter = false;
 };
 
@@ -73,7 +73,7 @@ struct RocksDbStats {
 };
 
 struct BackendStats {
-  std::string backend;  // "hashmap" or "rocksdb"
+  std::string backend;              // "hashmap" or "rocksdb"
   int64_t collected_at_millis = 0;  // backend clock
   std::vector<StateStats> states;
   std::optional<RocksDbStats> rocksdb;

@@ -1,7 +1,7 @@
 // Status and Result<T>: how every fallible engine call reports success or failure.
 //
-// Modelled on leveldb::Status: an OK status costs a code and a null pointer; failures carry a code and a
-// message naming what failed and where. A missing key, or a value whose TTL has expired, is
+// Modelled on leveldb::Status: an OK status costs a code and a null pointer; failures carry a code
+// and a message naming what failed and where. A missing key, or a value whose TTL has expired, is
 // NotFound — an expected outcome, not an exception. Result<T> is the value-or-Status form used
 // where a call produces something (a C++23 std::expected stand-in; Debian 12's g++ 12 lacks it).
 //
@@ -88,7 +88,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "Result constructed from an OK status without a value");
   }

@@ -60,9 +60,18 @@ struct TtlConfig {
     c.ttl = ttl_duration;
     return c;
   }
-  TtlConfig& SetUpdateType(TtlUpdateType t) { update_type = t; return *this; }
-  TtlConfig& SetVisibility(TtlVisibility v) { visibility = v; return *this; }
-  TtlConfig& CleanupFullSnapshot() { cleanup_full_snapshot = true; return *this; }
+  TtlConfig& SetUpdateType(TtlUpdateType t) {
+    update_type = t;
+    return *this;
+  }
+  TtlConfig& SetVisibility(TtlVisibility v) {
+    visibility = v;
+    return *this;
+  }
+  TtlConfig& CleanupFullSnapshot() {
+    cleanup_full_snapshot = true;
+    return *this;
+  }
   TtlConfig& CleanupIncrementally(int size, bool every_record = false) {
     cleanup_incremental = true;
     incremental_cleanup_size = size;

@@ -87,7 +87,8 @@ class HeapStateBase : public Iface, public KvStateImpl {
   }
 
   void RunIncrementalCleanup() override {
-    if (ttl_.enabled() && ttl_.cleanup_incremental) CleanupIncrementally(ttl_.incremental_cleanup_size);
+    if (ttl_.enabled() && ttl_.cleanup_incremental)
+      CleanupIncrementally(ttl_.incremental_cleanup_size);
   }
 
   Status Scan(const ScanOptions& options, const StateEntryVisitor& visitor) override {
@@ -203,7 +204,8 @@ class HeapStateBase : public Iface, public KvStateImpl {
 
   // Called at the end of every access: Flink's incremental cleanup checks a few more entries.
   void AfterAccess() {
-    if (ttl_.cleanup_incremental && ttl_.enabled()) CleanupIncrementally(ttl_.incremental_cleanup_size);
+    if (ttl_.cleanup_incremental && ttl_.enabled())
+      CleanupIncrementally(ttl_.incremental_cleanup_size);
   }
 
   // Walks slots from a cursor (group index, slot index) that survives growth and erasure, so
@@ -590,10 +592,12 @@ class HeapMapState final
 
   Result<bool> IsEmpty() override {
     bool empty = true;
-    Status s = Visit([&](const K&, const V&) {
-      empty = false;
-      return false;
-    }, /*include_expired_visible=*/false);
+    Status s = Visit(
+        [&](const K&, const V&) {
+          empty = false;
+          return false;
+        },
+        /*include_expired_visible=*/false);
     if (!s.ok()) return s;
     return empty;
   }
@@ -605,7 +609,8 @@ class HeapMapState final
  protected:
   // Visits live entries; removes expired ones afterwards (visiting them first if visibility
   // allows and `include_expired_visible`).
-  Status Visit(const std::function<bool(const K&, const V&)>& visitor, bool include_expired_visible) {
+  Status Visit(const std::function<bool(const K&, const V&)>& visitor,
+               bool include_expired_visible) {
     if (!this->HasKey()) return NoCurrentKeyError(this->meta_);
     auto& m = this->CurrentMap();
     const size_t i = this->FindCurrent(m);
@@ -638,7 +643,8 @@ class HeapMapState final
   }
 
   uint64_t PruneExpired(Inner& e, int64_t now) override {
-    return std::erase_if(e, [&](const auto& kv) { return this->ttl_.IsExpired(kv.second.ts, now); });
+    return std::erase_if(e,
+                         [&](const auto& kv) { return this->ttl_.IsExpired(kv.second.ts, now); });
   }
   bool EntryEmpty(const Inner& e) const override { return e.empty(); }
   uint64_t CountEntries(const Inner& e) const override { return e.size(); }

@@ -19,10 +19,10 @@ namespace statewatch {
 // iteration yields. A List yields one entry per element, in order; a Map one per map entry.
 struct StateEntry {
   int key_group = 0;
-  std::string_view key;       // serialized key
-  std::string_view ns;        // serialized namespace (empty = void)
-  std::string_view user_key;  // serialized map key; empty for other kinds
-  std::string_view value;     // serialized value / element / accumulator, without timestamp
+  std::string_view key;              // serialized key
+  std::string_view ns;               // serialized namespace (empty = void)
+  std::string_view user_key;         // serialized map key; empty for other kinds
+  std::string_view value;            // serialized value / element / accumulator, without timestamp
   int64_t timestamp = kNoTimestamp;  // TTL last-access time in ms
 
   static constexpr int64_t kNoTimestamp = INT64_MIN;

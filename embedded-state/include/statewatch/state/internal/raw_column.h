@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include "statewatch/state/internal/key_context.h"
 #include "statewatch/state/state_descriptor.h"
 #include "statewatch/state/status.h"
-#include "statewatch/state/internal/key_context.h"
 
 namespace statewatch::internal {
 

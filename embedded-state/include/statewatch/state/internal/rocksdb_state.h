@@ -55,7 +55,8 @@ class RocksStateBase : public Iface, public KvStateImpl {
   State* AsState() override { return this; }
 
   void RunIncrementalCleanup() override {
-    if (ttl_.enabled() && ttl_.cleanup_incremental) CleanupIncrementally(ttl_.incremental_cleanup_size);
+    if (ttl_.enabled() && ttl_.cleanup_incremental)
+      CleanupIncrementally(ttl_.incremental_cleanup_size);
   }
 
   Status Scan(const ScanOptions& options, const StateEntryVisitor& visitor) override {
@@ -76,19 +77,21 @@ class RocksStateBase : public Iface, public KvStateImpl {
       if (rest.size() < kKeyGroupPrefixBytes) return UndecodableError(meta_, "key", it->key());
       out.key_group = GetKeyGroup(rest);
       rest.remove_prefix(kKeyGroupPrefixBytes);
-      if (!DecodeComposite(&rest, &out.key, &out.ns)) return UndecodableError(meta_, "key", it->key());
+      if (!DecodeComposite(&rest, &out.key, &out.ns))
+        return UndecodableError(meta_, "key", it->key());
       out.user_key = rest;
       bool stop = false;
-      Status s = ForEachStoredValue(it->value(), &elements, [&](int64_t ts, std::string_view payload) {
-        if (drop_expired && ttl_.IsExpired(ts, now)) {
-          ++dropped;
-          return true;
-        }
-        out.timestamp = ttl_.enabled() ? ts : StateEntry::kNoTimestamp;
-        out.value = payload;
-        stop = !visitor(out);
-        return !stop;
-      });
+      Status s =
+          ForEachStoredValue(it->value(), &elements, [&](int64_t ts, std::string_view payload) {
+            if (drop_expired && ttl_.IsExpired(ts, now)) {
+              ++dropped;
+              return true;
+            }
+            out.timestamp = ttl_.enabled() ? ts : StateEntry::kNoTimestamp;
+            out.value = payload;
+            stop = !visitor(out);
+            return !stop;
+          });
       if (!s.ok()) {
         result = UndecodableError(meta_, "value", it->key());
         break;
@@ -202,7 +205,8 @@ class RocksStateBase : public Iface, public KvStateImpl {
   }
 
   void AfterAccess() {
-    if (ttl_.cleanup_incremental && ttl_.enabled()) CleanupIncrementally(ttl_.incremental_cleanup_size);
+    if (ttl_.cleanup_incremental && ttl_.enabled())
+      CleanupIncrementally(ttl_.incremental_cleanup_size);
   }
 
   // Examines up to n stored keys from a cursor that sweeps the column round and round, deleting
@@ -298,7 +302,8 @@ class RocksSingleValueState : public RocksStateBase<Iface> {
       return UndecodableError(this->meta_, "value", key);
     }
     T out{};
-    if (!Serializer<T>::Deserialize(payload, &out)) return UndecodableError(this->meta_, "value", key);
+    if (!Serializer<T>::Deserialize(payload, &out))
+      return UndecodableError(this->meta_, "value", key);
     if (this->ttl_.enabled()) {
       const int64_t now = this->Now();
       if (this->ttl_.IsExpired(ts, now)) {
@@ -358,8 +363,7 @@ class RocksReducingState final : public RocksSingleValueState<T, ReducingState<T
 };
 
 template <typename IN, typename ACC, typename OUT>
-class RocksAggregatingState final
-    : public RocksSingleValueState<ACC, AggregatingState<IN, OUT>> {
+class RocksAggregatingState final : public RocksSingleValueState<ACC, AggregatingState<IN, OUT>> {
  public:
   RocksAggregatingState(const BackendEnv& env, RawColumn* column,
                         const AggregatingStateDescriptor<IN, ACC, OUT>& d)
@@ -416,13 +420,15 @@ class RocksListState final : public RocksStateBase<ListState<T>> {
     rewritten_.clear();
     for (const auto& e : elements_) {
       T v{};
-      if (!Serializer<T>::Deserialize(e.payload, &v)) return UndecodableError(this->meta_, "element", key);
+      if (!Serializer<T>::Deserialize(e.payload, &v))
+        return UndecodableError(this->meta_, "element", key);
       if (has_ts && this->ttl_.IsExpired(e.ts, now)) {
         ++expired;
         if (this->ReturnExpired()) out.push_back(std::move(v));
         continue;
       }
-      AppendListElement(&rewritten_, has_ts, has_ts && this->UpdateOnRead() ? now : e.ts, e.payload);
+      AppendListElement(&rewritten_, has_ts, has_ts && this->UpdateOnRead() ? now : e.ts,
+                        e.payload);
       out.push_back(std::move(v));
     }
     if (expired > 0 || (has_ts && this->UpdateOnRead())) {
@@ -435,7 +441,9 @@ class RocksListState final : public RocksStateBase<ListState<T>> {
   }
 
   Status Add(const T& value) override { return Append(&value, 1); }
-  Status AddAll(const std::vector<T>& values) override { return Append(values.data(), values.size()); }
+  Status AddAll(const std::vector<T>& values) override {
+    return Append(values.data(), values.size());
+  }
 
   Status Update(const std::vector<T>& values) override {
     if (!this->HasKey()) return NoCurrentKeyError(this->meta_);
@@ -526,10 +534,12 @@ class RocksMapState final : public RocksStateBase<MapState<K, V>> {
 
   Result<bool> IsEmpty() override {
     bool empty = true;
-    Status s = Visit([&](const K&, const V&) {
-      empty = false;
-      return false;
-    }, /*include_expired_visible=*/false);
+    Status s = Visit(
+        [&](const K&, const V&) {
+          empty = false;
+          return false;
+        },
+        /*include_expired_visible=*/false);
     if (!s.ok()) return s;
     return empty;
   }
@@ -587,7 +597,8 @@ class RocksMapState final : public RocksStateBase<MapState<K, V>> {
     return out;
   }
 
-  Status Visit(const std::function<bool(const K&, const V&)>& visitor, bool include_expired_visible) {
+  Status Visit(const std::function<bool(const K&, const V&)>& visitor,
+               bool include_expired_visible) {
     if (!this->HasKey()) return NoCurrentKeyError(this->meta_);
     const std::string prefix = this->CurrentKey();
     auto it = this->column_->NewIterator(prefix, PrefixSuccessor(prefix));
