@@ -59,6 +59,9 @@ KeyedStateBackend::KeyedStateBackend(const BackendOptions& options, internal::Ra
   env_.range = options.key_group_range;
   env_.max_parallelism = options.max_parallelism;
   env_.max_key_bytes = options.max_key_bytes;
+  env_.share_clock_reading = options.clock != nullptr && options.clock->ShareReadingPerRecord();
+  const auto mp = static_cast<uint32_t>(options.max_parallelism);
+  if (mp > 1 && (mp & (mp - 1)) == 0) key_group_mask_ = mp - 1;
 }
 
 KeyedStateBackend::~KeyedStateBackend() {
@@ -71,23 +74,22 @@ void KeyedStateBackend::DestroyStates() {
   states_.clear();
 }
 
-Status KeyedStateBackend::SetCurrentKeyBytes(std::string_view serialized_key) {
-  if (serialized_key.size() > env_.max_key_bytes) {
-    return Status::InvalidArgument("key of " + std::to_string(serialized_key.size()) +
+Status KeyedStateBackend::AdoptScratchKey() {
+  if (scratch_key_.size() > env_.max_key_bytes) {
+    return Status::InvalidArgument("key of " + std::to_string(scratch_key_.size()) +
                                    " bytes exceeds max_key_bytes (" +
                                    std::to_string(env_.max_key_bytes) + ")");
   }
-  const uint32_t hash = Murmur3Hash32(serialized_key);
-  const int key_group = KeyGroupForHash(hash, env_.max_parallelism);
+  const uint32_t hash = Murmur3Hash32(scratch_key_);
+  const int key_group = key_group_mask_ != 0 ? static_cast<int>(hash & key_group_mask_)
+                                             : KeyGroupForHash(hash, env_.max_parallelism);
   if (!env_.range.Contains(key_group)) {
     return Status::InvalidArgument("key belongs to key group " + std::to_string(key_group) +
                                    ", outside this backend's range " + env_.range.ToString());
   }
-  if (key_.key != serialized_key || key_.key_group < 0) {
-    key_.key.assign(serialized_key);
-    key_.composite.clear();
-    internal::AppendComposite(&key_.composite, serialized_key, {});
-  }
+  key_.key.swap(scratch_key_);
+  key_.composite.clear();
+  internal::AppendComposite(&key_.composite, key_.key, {});
   key_.hash = hash;
   key_.key_group = key_group;
   ++key_.epoch;

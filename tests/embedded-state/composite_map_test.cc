@@ -35,7 +35,7 @@ TEST(CompositeMapTest, MatchesUnorderedMapUnderRandomOperations) {
       case 0:
       case 1:  // insert or update
         if (i == CompositeMap<int64_t>::npos) {
-          map.value(map.Insert(lookup, int64_t{k})) += 1;
+          map.value(map.Insert(lookup, 0, int64_t{k})) += 1;
           oracle[c] = k + 1;
         } else {
           map.value(i) += 1;
@@ -71,7 +71,7 @@ TEST(CompositeMapTest, KeysOfOneKeyGroupDoNotCluster) {
     const std::string c = Composite(k);
     const uint32_t h = HashComposite(c);
     if (h % 128 != 5) continue;
-    map.Insert({c, h}, 1);
+    map.Insert({c, h}, 5, 1);
     ++inserted;
   }
   // Longest run of consecutive used slots: linear probing with a good spread keeps it small.

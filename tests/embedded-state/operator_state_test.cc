@@ -13,20 +13,7 @@
 #include <utility>
 #include <vector>
 
-// Same definitions as embedded-state/test_util.h; this file does not need the keyed backends
-// (or RocksDB) that test_util.cc brings in.
-#ifndef ASSERT_SW_OK
-#define ASSERT_SW_OK(expr)                       \
-  do {                                           \
-    const ::statewatch::Status sw_s_ = (expr);   \
-    ASSERT_TRUE(sw_s_.ok()) << sw_s_.ToString(); \
-  } while (0)
-#define EXPECT_SW_OK(expr)                       \
-  do {                                           \
-    const ::statewatch::Status sw_s_ = (expr);   \
-    EXPECT_TRUE(sw_s_.ok()) << sw_s_.ToString(); \
-  } while (0)
-#endif
+#include "embedded-state/test_util.h"
 
 namespace statewatch {
 namespace {

@@ -224,6 +224,36 @@ TEST_P(TtlTest, IncrementalCleanupForEveryRecordRunsOnSetCurrentKey) {
   EXPECT_EQ(s.expired_removed.incremental, 100u);
 }
 
+// A coarse clock that counts its readings.
+class CountingCoarseClock final : public Clock {
+ public:
+  int64_t NowMillis() const override {
+    ++reads;
+    return now;
+  }
+  bool ShareReadingPerRecord() const override { return true; }
+  mutable int reads = 0;
+  int64_t now = 1'000'000;
+};
+
+TEST_P(TtlTest, CoarseClockIsReadOncePerRecord) {
+  CountingCoarseClock clock;
+  TempDir dir;
+  auto backend = MakeBackend(TestOptions(GetParam(), &clock, dir));
+  auto* v = *backend->GetValueState(ValueStateDescriptor<int64_t>("v").EnableTimeToLive(
+      TtlConfig::Of(kDay).SetUpdateType(TtlUpdateType::kOnReadAndWrite)));
+  ASSERT_SW_OK(backend->SetCurrentKey(1));
+  EXPECT_TRUE(v->Value().status().IsNotFound());
+  ASSERT_SW_OK(v->Update(1));
+  EXPECT_EQ(v->Value().value_or(-1), 1);
+  ASSERT_SW_OK(v->Update(2));
+  EXPECT_EQ(clock.reads, 1);  // four accesses of one record, one reading
+  clock.now += kDay.count();
+  ASSERT_SW_OK(backend->SetCurrentKey(1));  // the next record reads the clock again
+  EXPECT_TRUE(v->Value().status().IsNotFound());
+  EXPECT_EQ(clock.reads, 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, TtlTest, ::testing::Values("hashmap", "rocksdb"),
                          testing::BackendParamName);
 

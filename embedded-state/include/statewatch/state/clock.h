@@ -17,6 +17,10 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual int64_t NowMillis() const = 0;
+  // True when the state accesses of one record (one SetCurrentKey) may share a single reading:
+  // the clock's own resolution is coarser than a record, so reading it again could not give a
+  // different answer that matters. A read-modify-write with TTL then reads the clock once.
+  virtual bool ShareReadingPerRecord() const { return false; }
 };
 
 // The wall clock, read with CLOCK_REALTIME_COARSE: a few nanoseconds per read instead of ~20, at
@@ -25,11 +29,13 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   int64_t NowMillis() const override;
+  bool ShareReadingPerRecord() const override { return true; }
   // A process-wide instance; never destroyed.
   static const Clock* Default();
 };
 
-// A clock that moves only when told to. For tests, simulations and backtests.
+// A clock that moves only when told to. For tests, simulations and backtests. Every access
+// reads it afresh (tests move it between two accesses of one record).
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(int64_t start_millis = 0) : now_(start_millis) {}

@@ -62,9 +62,12 @@ class KeyedStateBackend {
   Status SetCurrentKey(const K& key) {
     scratch_key_.clear();
     Serializer<K>::Serialize(key, &scratch_key_);
-    return SetCurrentKeyBytes(scratch_key_);
+    return AdoptScratchKey();
   }
-  Status SetCurrentKeyBytes(std::string_view serialized_key);
+  Status SetCurrentKeyBytes(std::string_view serialized_key) {
+    scratch_key_.assign(serialized_key);
+    return AdoptScratchKey();
+  }
   // The current key's bytes and group; key_group is -1 before the first SetCurrentKey.
   const std::string& current_key_bytes() const { return key_.key; }
   int current_key_group() const { return key_.key_group; }
@@ -200,6 +203,8 @@ class KeyedStateBackend {
 
   // Validates a descriptor; for a known name, checks it matches the earlier registration.
   Status CheckRegistrationLocked(const StateMeta& meta) const;
+  // Validates scratch_key_ and makes it the current key (swapping buffers: no copy).
+  Status AdoptScratchKey();
   static Status TypeMismatch(const StateMeta& meta);
   static Status MissingFunction(const StateMeta& meta);
   internal::KvStateImpl* FindLocked(std::string_view name) const;
@@ -208,6 +213,8 @@ class KeyedStateBackend {
   internal::BackendEnv env_;
   internal::RawStore* raw_store_;  // nullptr for the heap backend
   std::string scratch_key_;
+  // max_parallelism - 1 when it is a power of two (hash & mask == hash % max_parallelism).
+  uint32_t key_group_mask_ = 0;
   std::vector<internal::KvStateImpl*> every_record_cleanup_;
 
   mutable std::mutex mu_;  // guards states_ (registration vs. stats/iteration lookups)

@@ -65,7 +65,13 @@ class MapState : public State {
   virtual Status Put(const K& key, const V& value) = 0;
   virtual Status PutAll(const std::vector<std::pair<K, V>>& entries) = 0;
   virtual Status Remove(const K& key) = 0;
-  virtual Result<bool> Contains(const K& key) = 0;
+  // True when Get(key) would return a value (TTL visibility included).
+  Result<bool> Contains(const K& key) {
+    Result<V> v = Get(key);
+    if (v.ok()) return true;
+    if (v.status().IsNotFound()) return false;
+    return v.status();
+  }
   virtual Result<bool> IsEmpty() = 0;
   // Visits live entries (RocksDB: in serialized-key order; heap: unspecified). The visitor
   // returns false to stop early.

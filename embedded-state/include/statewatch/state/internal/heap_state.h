@@ -1,9 +1,9 @@
 // Internal: keyed state kept as C++ objects in per-key-group hash maps (the "hashmap" backend).
 //
 // Values are stored as objects, never serialized on access; only the key is serialized (once
-// per SetCurrentKey, for key-group hashing). Each state owns one hash map per key group of the
-// backend's range (composite_map.h), keyed by the composite (key, namespace) bytes, with the
-// key's Murmur3 hash reused as the map hash (no string built per access).
+// per SetCurrentKey, for key-group hashing). Each state owns one open-addressing hash map
+// (composite_map.h) keyed by the composite (key, namespace) bytes, with the key's Murmur3 hash
+// reused as the map hash (no string built per access) and each entry's key group recorded.
 //
 // TTL follows Flink's TtlStateFactory decorators: a value carries its timestamp; reading an
 // expired value clears it (and returns it once with kReturnExpiredIfNotCleanedUp); List TTL is
@@ -72,7 +72,7 @@ class HeapStateBase : public Iface, public KvStateImpl {
   static constexpr size_t npos = Map::npos;
 
   HeapStateBase(const BackendEnv& env, StateMeta meta)
-      : env_(env), meta_(std::move(meta)), ttl_(meta_.ttl), groups_(env.range.size()) {}
+      : env_(env), meta_(std::move(meta)), ttl_(meta_.ttl) {}
 
   const StateMeta& meta() const override { return meta_; }
   State* AsState() override { return this; }
@@ -94,13 +94,20 @@ class HeapStateBase : public Iface, public KvStateImpl {
   Status Scan(const ScanOptions& options, const StateEntryVisitor& visitor) override {
     KeyGroupRange r = options.range.empty() ? env_.range : options.range.Intersect(env_.range);
     const bool drop_expired = options.for_snapshot && ttl_.enabled() && ttl_.cleanup_full_snapshot;
-    const int64_t now = ttl_.enabled() ? Now() : 0;
+    // A fresh reading: scans run outside any record (snapshots, other threads).
+    const int64_t now = ttl_.enabled() ? env_.clock->NowMillis() : 0;
     uint64_t dropped = 0;
     std::string scratch_key, scratch_value;
+    // Slots of the range, in key-group order (a counting sort by key group).
+    std::vector<std::vector<size_t>> by_group(static_cast<size_t>(r.size()));
+    for (size_t i = 0; i < map_.capacity(); ++i) {
+      if (map_.used(i) && r.Contains(map_.key_group(i))) {
+        by_group[static_cast<size_t>(map_.key_group(i) - r.start)].push_back(i);
+      }
+    }
+    Map& m = map_;
     for (int kg = r.start; kg <= r.end; ++kg) {
-      Map& m = groups_[kg - env_.range.start];
-      for (size_t i = 0; i < m.capacity(); ++i) {
-        if (!m.used(i)) continue;
+      for (size_t i : by_group[static_cast<size_t>(kg - r.start)]) {
         std::string_view rest = m.key(i);
         StateEntry out;
         out.key_group = kg;
@@ -134,12 +141,10 @@ class HeapStateBase : public Iface, public KvStateImpl {
     s.ttl = ttl_;
     s.keys = keys_.load(std::memory_order_relaxed);
     std::string scratch;
-    for (const Map& m : groups_) {
-      for (size_t i = 0; i < m.capacity(); ++i) {
-        if (!m.used(i)) continue;
-        s.entries += CountEntries(m.value(i));
-        s.approx_bytes += m.key(i).size() + EntryBytes(m.value(i), scratch);
-      }
+    for (size_t i = 0; i < map_.capacity(); ++i) {
+      if (!map_.used(i)) continue;
+      s.entries += CountEntries(map_.value(i));
+      s.approx_bytes += map_.key(i).size() + EntryBytes(map_.value(i), scratch);
     }
     s.expired_removed.on_read = counters_.on_read.load(std::memory_order_relaxed);
     s.expired_removed.full_snapshot = counters_.full_snapshot.load(std::memory_order_relaxed);
@@ -161,7 +166,7 @@ class HeapStateBase : public Iface, public KvStateImpl {
                            const StateEntryVisitor& visitor) = 0;
 
   bool HasKey() const { return env_.key->key_group >= 0; }
-  int64_t Now() const { return env_.clock->NowMillis(); }
+  int64_t Now() const { return env_.Now(); }
   int64_t WriteTimestamp() const { return ttl_.enabled() ? Now() : 0; }
   bool UpdateOnRead() const { return ttl_.update_type == TtlUpdateType::kOnReadAndWrite; }
   bool ReturnExpired() const {
@@ -174,7 +179,7 @@ class HeapStateBase : public Iface, public KvStateImpl {
     AppendComposite(&scratch_, env_.key->key, this->namespace_);
     return {scratch_, HashKeyNs(env_.key->hash, this->namespace_)};
   }
-  Map& CurrentMap() { return groups_[static_cast<size_t>(env_.key->key_group - env_.range.start)]; }
+  Map& CurrentMap() { return map_; }
 
   // The current (key, namespace)'s index in `m` (the current key group's map), or npos.
   // Remembers the answer for the void namespace until the key changes or an entry moves, so a
@@ -192,7 +197,7 @@ class HeapStateBase : public Iface, public KvStateImpl {
   // REQUIRES: k absent from m.
   E& Insert(Map& m, const CompositeLookup& k, E&& e) {
     cached_epoch_ = 0;  // growth may move every entry
-    const size_t i = m.Insert(k, std::move(e));
+    const size_t i = m.Insert(k, env_.key->key_group, std::move(e));
     keys_.store(keys_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return m.value(i);
   }
@@ -208,35 +213,30 @@ class HeapStateBase : public Iface, public KvStateImpl {
       CleanupIncrementally(ttl_.incremental_cleanup_size);
   }
 
-  // Walks slots from a cursor (group index, slot index) that survives growth and erasure, so
-  // successive calls sweep the whole state. Bounded: at most `n` entries and 16·n slots.
+  // Walks slots from a cursor that survives growth and erasure, so successive calls sweep the
+  // whole state. Bounded: at most `n` entries and 16·n slots.
   void CleanupIncrementally(int n) {
-    if (groups_.empty() || n <= 0) return;
+    if (map_.empty() || n <= 0) return;
     const int64_t now = Now();
     uint64_t removed = 0;
     int entries = 0;
-    size_t slots = 0;
-    const size_t max_slots = 16 * static_cast<size_t>(n) + groups_.size();
+    const size_t max_slots = 16 * static_cast<size_t>(n);
     doomed_.clear();
-    while (entries < n && slots < max_slots) {
-      Map& m = groups_[cursor_group_];
-      if (m.empty() || cursor_slot_ >= m.capacity()) {
-        EraseDoomed(m);
-        cursor_group_ = (cursor_group_ + 1) % groups_.size();
-        cursor_slot_ = 0;
-        ++slots;
-        continue;
-      }
-      if (m.used(cursor_slot_)) {
+    for (size_t slots = 0; entries < n && slots < max_slots; ++slots) {
+      if (cursor_slot_ >= map_.capacity()) cursor_slot_ = 0;
+      if (map_.used(cursor_slot_)) {
         ++entries;
-        E& e = m.value(cursor_slot_);
+        E& e = map_.value(cursor_slot_);
         removed += PruneExpired(e, now);
-        if (EntryEmpty(e)) doomed_.push_back(m.key(cursor_slot_));
+        if (EntryEmpty(e)) doomed_.emplace_back(map_.key(cursor_slot_), map_.hash(cursor_slot_));
       }
       ++cursor_slot_;
-      ++slots;
     }
-    EraseDoomed(groups_[cursor_group_]);
+    // Erasing shifts entries, so emptied entries are collected first and erased by key.
+    for (const auto& [key, hash] : doomed_) {
+      const size_t i = map_.Find({key, hash});
+      if (i != npos) Erase(map_, i);
+    }
     TtlCounters::Add(counters_.incremental, removed);
   }
 
@@ -246,23 +246,13 @@ class HeapStateBase : public Iface, public KvStateImpl {
   TtlCounters counters_;
 
  private:
-  std::vector<Map> groups_;  // index: key group - env_.range.start
+  Map map_;  // every key group of the backend's range
   std::atomic<uint64_t> keys_{0};
   std::string scratch_;
-  // Erasing shifts entries, so emptied entries are collected first and erased by key.
-  void EraseDoomed(Map& m) {
-    for (const std::string& key : doomed_) {
-      const size_t i = m.Find({key, HashComposite(key)});
-      if (i != npos) Erase(m, i);
-    }
-    doomed_.clear();
-  }
-
   uint64_t cached_epoch_ = 0;  // KeyContext::epoch of cached_index_; 0 = nothing cached
   size_t cached_index_ = 0;
-  size_t cursor_group_ = 0;
   size_t cursor_slot_ = 0;
-  std::vector<std::string> doomed_;
+  std::vector<std::pair<std::string, uint32_t>> doomed_;
 };
 
 // Value, Reducing and Aggregating states: one TtlSlot<T> per (key, namespace).
@@ -581,13 +571,6 @@ class HeapMapState final
     }
     this->AfterAccess();
     return Status::OK();
-  }
-
-  Result<bool> Contains(const K& user_key) override {
-    Result<V> v = Get(user_key);
-    if (v.ok()) return true;
-    if (v.status().IsNotFound()) return false;
-    return v.status();
   }
 
   Result<bool> IsEmpty() override {

@@ -17,6 +17,9 @@ struct KeyContext {
   uint32_t hash = 0;      // Murmur3Hash32(key)
   int key_group = -1;     // -1 until a key is set
   uint64_t epoch = 0;     // incremented by every SetCurrentKey; lets states cache lookups
+  // The clock reading shared by this record's accesses (Clock::ShareReadingPerRecord).
+  mutable int64_t now = 0;
+  mutable uint64_t now_epoch = UINT64_MAX;  // no reading yet
 };
 
 // Facts fixed for a backend's lifetime, shared by its state handles.
@@ -26,6 +29,17 @@ struct BackendEnv {
   KeyGroupRange range;
   int max_parallelism = kDefaultMaxParallelism;
   size_t max_key_bytes = 0;
+  bool share_clock_reading = false;  // clock->ShareReadingPerRecord()
+
+  // "Now" for TTL: one clock reading per record when the clock allows it, else a fresh one.
+  int64_t Now() const {
+    if (!share_clock_reading) return clock->NowMillis();
+    if (key->now_epoch != key->epoch) {
+      key->now = clock->NowMillis();
+      key->now_epoch = key->epoch;
+    }
+    return key->now;
+  }
 };
 
 // Per-state expired-entry counters. Written by the task thread and (RocksDB) compaction

@@ -63,7 +63,8 @@ class RocksStateBase : public Iface, public KvStateImpl {
     KeyGroupRange r = options.range.empty() ? env_.range : options.range.Intersect(env_.range);
     if (r.empty()) return Status::OK();
     const bool drop_expired = options.for_snapshot && ttl_.enabled() && ttl_.cleanup_full_snapshot;
-    const int64_t now = ttl_.enabled() ? Now() : 0;
+    // A fresh reading: scans run outside any record (snapshots, other threads).
+    const int64_t now = ttl_.enabled() ? env_.clock->NowMillis() : 0;
     uint64_t dropped = 0;
     std::string lower, upper;
     PutKeyGroup(&lower, r.start);
@@ -142,7 +143,7 @@ class RocksStateBase : public Iface, public KvStateImpl {
 
  protected:
   bool HasKey() const { return env_.key->key_group >= 0; }
-  int64_t Now() const { return env_.clock->NowMillis(); }
+  int64_t Now() const { return env_.Now(); }
   bool UpdateOnRead() const { return ttl_.update_type == TtlUpdateType::kOnReadAndWrite; }
   bool ReturnExpired() const {
     return ttl_.visibility == TtlVisibility::kReturnExpiredIfNotCleanedUp;
@@ -194,6 +195,26 @@ class RocksStateBase : public Iface, public KvStateImpl {
     if (!SplitValue(stored, &ts, &payload)) return Status::Corruption("value");
     fn(ts, payload);
     return Status::OK();
+  }
+
+  // TTL for a value just read from `key` (timestamp ts, payload bytes): an expired value is
+  // deleted and counted, and stays *visible only if visibility allows (`visible_if_expired`);
+  // with OnReadAndWrite a live value's timestamp is rewritten (payload bytes reused).
+  Status ApplyTtlOnRead(std::string_view key, int64_t ts, std::string_view payload,
+                        bool visible_if_expired, bool* visible) {
+    *visible = true;
+    if (!ttl_.enabled()) return Status::OK();
+    const int64_t now = Now();
+    if (ttl_.IsExpired(ts, now)) {
+      column_->counters().on_read.fetch_add(1, std::memory_order_relaxed);
+      *visible = visible_if_expired && ReturnExpired();
+      return column_->Delete(key);
+    }
+    if (!UpdateOnRead()) return Status::OK();
+    std::string refreshed;
+    PutFixed64BE(&refreshed, static_cast<uint64_t>(now));
+    refreshed.append(payload);
+    return column_->Put(key, refreshed);
   }
 
   // The [key group][composite] part of a map entry's RocksDB key.
@@ -304,24 +325,10 @@ class RocksSingleValueState : public RocksStateBase<Iface> {
     T out{};
     if (!Serializer<T>::Deserialize(payload, &out))
       return UndecodableError(this->meta_, "value", key);
-    if (this->ttl_.enabled()) {
-      const int64_t now = this->Now();
-      if (this->ttl_.IsExpired(ts, now)) {
-        this->column_->counters().on_read.fetch_add(1, std::memory_order_relaxed);
-        SW_RETURN_IF_ERROR(this->column_->Delete(key));
-        this->AfterAccess();
-        if (visible_if_expired && this->ReturnExpired()) return out;
-        return Status::NotFound("");
-      }
-      if (this->UpdateOnRead()) {
-        // Rewrite only the timestamp; the payload bytes are reused as they are.
-        std::string refreshed;
-        PutFixed64BE(&refreshed, static_cast<uint64_t>(now));
-        refreshed.append(payload);
-        SW_RETURN_IF_ERROR(this->column_->Put(key, refreshed));
-      }
-    }
+    bool visible = true;
+    SW_RETURN_IF_ERROR(this->ApplyTtlOnRead(key, ts, payload, visible_if_expired, &visible));
     this->AfterAccess();
+    if (!visible) return Status::NotFound("");
     return out;
   }
 
@@ -525,13 +532,6 @@ class RocksMapState final : public RocksStateBase<MapState<K, V>> {
     return s;
   }
 
-  Result<bool> Contains(const K& user_key) override {
-    Result<V> v = Get(user_key);
-    if (v.ok()) return true;
-    if (v.status().IsNotFound()) return false;
-    return v.status();
-  }
-
   Result<bool> IsEmpty() override {
     bool empty = true;
     Status s = Visit(
@@ -579,21 +579,9 @@ class RocksMapState final : public RocksStateBase<MapState<K, V>> {
     if (!this->SplitValue(stored, &ts, &payload) || !Serializer<V>::Deserialize(payload, &out)) {
       return UndecodableError(this->meta_, "map value", key);
     }
-    if (this->ttl_.enabled()) {
-      const int64_t now = this->Now();
-      if (this->ttl_.IsExpired(ts, now)) {
-        this->column_->counters().on_read.fetch_add(1, std::memory_order_relaxed);
-        SW_RETURN_IF_ERROR(this->column_->Delete(key));
-        if (visible_if_expired && this->ReturnExpired()) return out;
-        return Status::NotFound("");
-      }
-      if (this->UpdateOnRead()) {
-        std::string refreshed;
-        PutFixed64BE(&refreshed, static_cast<uint64_t>(now));
-        refreshed.append(payload);
-        SW_RETURN_IF_ERROR(this->column_->Put(key, refreshed));
-      }
-    }
+    bool visible = true;
+    SW_RETURN_IF_ERROR(this->ApplyTtlOnRead(key, ts, payload, visible_if_expired, &visible));
+    if (!visible) return Status::NotFound("");
     return out;
   }
 
