@@ -63,7 +63,7 @@ struct MapKeyEq {
   }
 };
 
-// What every heap state shares: the per-key-group maps, current-key lookup, TTL clock reads,
+// What every heap state shares: the state's table, current-key lookup, TTL clock reads,
 // incremental cleanup and the scan/stats scaffolding. E is the stored entry type.
 template <typename E, typename Iface>
 class HeapStateBase : public Iface, public KvStateImpl {
@@ -181,7 +181,7 @@ class HeapStateBase : public Iface, public KvStateImpl {
   }
   Map& CurrentMap() { return map_; }
 
-  // The current (key, namespace)'s index in `m` (the current key group's map), or npos.
+  // The current (key, namespace)'s index in `m` (the state's table), or npos.
   // Remembers the answer for the void namespace until the key changes or an entry moves, so a
   // read-modify-write (Value() then Update()) probes the map once.
   size_t FindCurrent(const Map& m) {
