@@ -1,0 +1,18 @@
+// Labels as text in Prometheus notation — `{cf="orders",job="cdc"}` — the key under which a
+// series is stored, exported and replayed. Sorted by name, values escaped (\\, \", \n).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "statewatch/rules/sample.h"
+#include "statewatch/state/status.h"
+
+namespace statewatch::storage {
+
+// "{}" for no labels. Sorts a copy of `labels` first, so equal label sets give equal text.
+std::string LabelsToText(rules::Labels labels);
+// The inverse; InvalidArgument naming the offset of the first malformed character.
+Result<rules::Labels> LabelsFromText(std::string_view text);
+
+}  // namespace statewatch::storage
