@@ -180,6 +180,18 @@ struct Engine {
   sw::ListState<int64_t>* list;
 };
 
+// The same operation on two backends of one kind, TTL off (baseline) and on (engine).
+template <typename Op>
+void TtlOnVsOff(benchmark::State& state, const std::string& backend, bool fill, Op op) {
+  Engine off(backend, backend + "-ttl-off", false), on(backend, backend + "-ttl-on", true);
+  if (fill) {
+    off.Fill(true, false);
+    on.Fill(true, false);
+  }
+  Paired(
+      state, [&](size_t i) { op(off, KeyAt(i)); }, [&](size_t i) { op(on, KeyAt(i)); });
+}
+
 // ---------------------------------------------------------------- heap
 void BM_HeapValueGetUpdate_vs_UnorderedMap(benchmark::State& state) {
   std::unordered_map<int64_t, int64_t> map;
@@ -199,12 +211,8 @@ void BM_HeapValueGetUpdate_vs_UnorderedMap(benchmark::State& state) {
 BENCHMARK(BM_HeapValueGetUpdate_vs_UnorderedMap)->UseManualTime();
 
 void BM_HeapValueGetUpdate_Ttl_vs_NoTtl(benchmark::State& state) {
-  Engine off("hashmap", "heap-off", false), on("hashmap", "heap-on", true);
-  off.Fill(true, false);
-  on.Fill(true, false);
-  Paired(
-      state, [&](size_t i) { benchmark::DoNotOptimize(off.GetUpdate(KeyAt(i))); },
-      [&](size_t i) { benchmark::DoNotOptimize(on.GetUpdate(KeyAt(i))); });
+  TtlOnVsOff(state, "hashmap", /*fill=*/true,
+             [](Engine& e, int64_t k) { benchmark::DoNotOptimize(e.GetUpdate(k)); });
 }
 BENCHMARK(BM_HeapValueGetUpdate_Ttl_vs_NoTtl)->UseManualTime();
 
@@ -281,23 +289,16 @@ void BM_RocksMapGet_vs_RawGet(benchmark::State& state) {
 BENCHMARK(BM_RocksMapGet_vs_RawGet)->UseManualTime();
 
 void BM_RocksValueGet_Ttl_vs_NoTtl(benchmark::State& state) {
-  Engine off("rocksdb", "get-off", false), on("rocksdb", "get-on", true);
-  off.Fill(true, false);
-  on.Fill(true, false);
-  Paired(
-      state, [&](size_t i) { benchmark::DoNotOptimize(off.Get(KeyAt(i))); },
-      [&](size_t i) { benchmark::DoNotOptimize(on.Get(KeyAt(i))); });
+  TtlOnVsOff(state, "rocksdb", /*fill=*/true,
+             [](Engine& e, int64_t k) { benchmark::DoNotOptimize(e.Get(k)); });
 }
 BENCHMARK(BM_RocksValueGet_Ttl_vs_NoTtl)->UseManualTime();
 
 void BM_RocksValueUpdate_Ttl_vs_NoTtl(benchmark::State& state) {
-  Engine off("rocksdb", "put-off", false), on("rocksdb", "put-on", true);
-  auto update = [](Engine& e, int64_t k) {
+  TtlOnVsOff(state, "rocksdb", /*fill=*/false, [](Engine& e, int64_t k) {
     Check(e.b->SetCurrentKey(k));
     Check(e.value->Update(k));
-  };
-  Paired(
-      state, [&](size_t i) { update(off, KeyAt(i)); }, [&](size_t i) { update(on, KeyAt(i)); });
+  });
 }
 BENCHMARK(BM_RocksValueUpdate_Ttl_vs_NoTtl)->UseManualTime();
 

@@ -18,6 +18,22 @@ namespace {
 using statewatch::testing::TempDir;
 using ::testing::HasSubstr;
 
+// The journal mode of the SQLite file at `path`, read with a connection of its own.
+std::string JournalMode(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::string mode;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      mode = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return mode;
+}
+
 rules::Sample S(const std::string& state, int64_t t, double v) {
   return rules::Sample{"statewatch_state_keys", {{"job", "cdc"}, {"state", state}}, t, v};
 }
@@ -71,14 +87,7 @@ TEST(SampleStoreTest, UsesWriteAheadLogging) {
   const std::string path = dir.Sub("history.db");
   auto store = SampleStore::Open(path);
   ASSERT_TRUE(store.ok());
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  EXPECT_EQ(JournalMode(path), "wal");
 }
 
 TEST(SampleStoreTest, RefusesANewerSchemaWithoutTouchingIt) {
@@ -96,14 +105,7 @@ TEST(SampleStoreTest, RefusesANewerSchemaWithoutTouchingIt) {
   EXPECT_TRUE(store.status().IsFailedPrecondition());
   EXPECT_THAT(store.status().message(), HasSubstr("schema version 7"));
   EXPECT_THAT(store.status().message(), HasSubstr(path));
-  // Not even the journal mode was changed.
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "delete");
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  EXPECT_EQ(JournalMode(path), "delete");  // not even the journal mode was changed
 }
 
 TEST(SampleStoreTest, NamesTheFileWhenItIsNotADatabaseOrCannotBeOpened) {
