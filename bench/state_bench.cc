@@ -126,11 +126,15 @@ struct RawDb {
     Check(db->Flush(rocksdb::FlushOptions()));
     Check(db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr));
   }
-  int64_t Get(int64_t k) {
+  // The raw key of `k` (its serialized bytes), in a reused buffer.
+  const std::string& KeyOf(int64_t k) {
     key.clear();
     sw::Serializer<int64_t>::Serialize(k, &key);
+    return key;
+  }
+  int64_t Get(int64_t k) {
     value.Reset();
-    Check(db->Get(rocksdb::ReadOptions(), db->DefaultColumnFamily(), key, &value));
+    Check(db->Get(rocksdb::ReadOptions(), db->DefaultColumnFamily(), KeyOf(k), &value));
     int64_t v = 0;
     if (!sw::Serializer<int64_t>::Deserialize(value.ToStringView(), &v)) std::abort();
     return v;
@@ -257,11 +261,9 @@ void BM_RocksValueUpdate_vs_RawPut(benchmark::State& state) {
       state,
       [&](size_t i) {
         const int64_t k = KeyAt(i);
-        raw.key.clear();
-        sw::Serializer<int64_t>::Serialize(k, &raw.key);
         value.clear();
         sw::Serializer<int64_t>::Serialize(k, &value);
-        Check(raw.db->Put(raw.write, raw.key, value));
+        Check(raw.db->Put(raw.write, raw.KeyOf(k), value));
       },
       [&](size_t i) {
         const int64_t k = KeyAt(i);
@@ -309,11 +311,9 @@ void BM_RocksListAdd_vs_RawMerge(benchmark::State& state) {
       state,
       [&](size_t i) {
         const int64_t k = KeyAt(i);
-        raw.key.clear();
-        sw::Serializer<int64_t>::Serialize(k, &raw.key);
         raw.element.assign(1, '\x08');  // the engine's element framing: varint length + bytes
         sw::Serializer<int64_t>::Serialize(k, &raw.element);
-        Check(raw.db->Merge(raw.write, raw.key, raw.element));
+        Check(raw.db->Merge(raw.write, raw.KeyOf(k), raw.element));
       },
       [&](size_t i) {
         const int64_t k = KeyAt(i);

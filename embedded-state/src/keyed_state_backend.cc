@@ -60,8 +60,6 @@ KeyedStateBackend::KeyedStateBackend(const BackendOptions& options, internal::Ra
   env_.max_parallelism = options.max_parallelism;
   env_.max_key_bytes = options.max_key_bytes;
   env_.share_clock_reading = options.clock != nullptr && options.clock->ShareReadingPerRecord();
-  const auto mp = static_cast<uint32_t>(options.max_parallelism);
-  if (mp > 1 && (mp & (mp - 1)) == 0) key_group_mask_ = mp - 1;
 }
 
 KeyedStateBackend::~KeyedStateBackend() {
@@ -81,8 +79,7 @@ Status KeyedStateBackend::AdoptScratchKey() {
                                    std::to_string(env_.max_key_bytes) + ")");
   }
   const uint32_t hash = Murmur3Hash32(scratch_key_);
-  const int key_group = key_group_mask_ != 0 ? static_cast<int>(hash & key_group_mask_)
-                                             : KeyGroupForHash(hash, env_.max_parallelism);
+  const int key_group = KeyGroupForHash(hash, env_.max_parallelism);
   if (!env_.range.Contains(key_group)) {
     return Status::InvalidArgument("key belongs to key group " + std::to_string(key_group) +
                                    ", outside this backend's range " + env_.range.ToString());

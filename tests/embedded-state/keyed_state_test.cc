@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 #include <set>
 
 #include "embedded-state/test_util.h"
@@ -315,6 +316,18 @@ TEST_P(KeyedStateTest, ScanYieldsCanonicalEntriesForEveryKind) {
   }));
   EXPECT_EQ(map_entries, 1);
   EXPECT_TRUE(backend_->ScanState("nope", {}, [](const StateEntry&) { return true; }).IsNotFound());
+}
+
+TEST(KeyGroupTest, MaskAndModuloAgree) {
+  // The power-of-two fast path must pick the same group as Flink's plain modulo.
+  std::mt19937 rng(5);
+  for (int mp : {1, 2, 100, 128, 4096, 32768}) {
+    for (int i = 0; i < 10000; ++i) {
+      const uint32_t h = static_cast<uint32_t>(rng());
+      ASSERT_EQ(KeyGroupForHash(h, mp), static_cast<int>(h % static_cast<uint32_t>(mp)))
+          << "hash " << h << " max_parallelism " << mp;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, KeyedStateTest, ::testing::Values("hashmap", "rocksdb"),

@@ -22,8 +22,11 @@ inline constexpr int kUpperBoundMaxParallelism = 1 << 15;
 uint32_t Murmur3Hash32(std::string_view data, uint32_t seed = 0);
 
 // Key group of a serialized key. REQUIRES: 0 < max_parallelism <= kUpperBoundMaxParallelism.
+// A power-of-two max_parallelism (the default 128) takes a mask instead of a division: same
+// result, and this runs for every record.
 inline int KeyGroupForHash(uint32_t hash, int max_parallelism) {
-  return static_cast<int>(hash % static_cast<uint32_t>(max_parallelism));
+  const auto mp = static_cast<uint32_t>(max_parallelism);
+  return static_cast<int>((mp & (mp - 1)) == 0 ? hash & (mp - 1) : hash % mp);
 }
 inline int KeyGroupForKey(std::string_view serialized_key, int max_parallelism) {
   return KeyGroupForHash(Murmur3Hash32(serialized_key), max_parallelism);

@@ -213,8 +213,6 @@ class KeyedStateBackend {
   internal::BackendEnv env_;
   internal::RawStore* raw_store_;  // nullptr for the heap backend
   std::string scratch_key_;
-  // max_parallelism - 1 when it is a power of two (hash & mask == hash % max_parallelism).
-  uint32_t key_group_mask_ = 0;
   std::vector<internal::KvStateImpl*> every_record_cleanup_;
 
   mutable std::mutex mu_;  // guards states_ (registration vs. stats/iteration lookups)
