@@ -4,27 +4,46 @@
 
 namespace statewatch::storage {
 
-std::string LabelsToText(rules::Labels labels) {
-  std::sort(labels.begin(), labels.end());
-  std::string out = "{";
+namespace {
+
+void AppendSorted(const rules::Labels& labels, std::string* out) {
+  *out += '{';
   for (size_t i = 0; i < labels.size(); ++i) {
-    if (i > 0) out += ',';
-    out += labels[i].first;
-    out += "=\"";
+    if (i > 0) *out += ',';
+    *out += labels[i].first;
+    *out += "=\"";
     for (char c : labels[i].second) {
       if (c == '\\' || c == '"') {
-        out += '\\';
-        out += c;
+        *out += '\\';
+        *out += c;
       } else if (c == '\n') {
-        out += "\\n";
+        *out += "\\n";
       } else {
-        out += c;
+        *out += c;
       }
     }
-    out += '"';
+    *out += '"';
   }
-  out += '}';
+  *out += '}';
+}
+
+}  // namespace
+
+std::string LabelsToText(rules::Labels labels) {
+  std::sort(labels.begin(), labels.end());
+  std::string out;
+  AppendSorted(labels, &out);
   return out;
+}
+
+void AppendLabelsText(const rules::Labels& labels, std::string* out) {
+  if (std::is_sorted(labels.begin(), labels.end())) {
+    AppendSorted(labels, out);
+  } else {
+    rules::Labels sorted = labels;
+    std::sort(sorted.begin(), sorted.end());
+    AppendSorted(sorted, out);
+  }
 }
 
 Result<rules::Labels> LabelsFromText(std::string_view text) {

@@ -1,5 +1,6 @@
 // SampleStore on real SQLite files: round trips, persistence across reopen, NaN, replacement,
-// schema versions and files that are not databases.
+// replay, the series-id cache across rollbacks, schema versions and migration, files that are not
+// ours, and kill -9 in the middle of appends. Retention: sample_retention_test.cc.
 #include "statewatch/storage/sample_store.h"
 
 #include <gmock/gmock.h>
@@ -8,31 +9,23 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 
 #include "embedded-state/test_util.h"
+#include "statewatch/storage/alert_store.h"
 #include "statewatch/storage/labels_text.h"
+#include "storage/kill_child.h"
+#include "storage/raw_sqlite.h"
 
 namespace statewatch::storage {
 namespace {
 
+using statewatch::testing::JournalMode;
+using statewatch::testing::RawExec;
+using statewatch::testing::RawQuery;
 using statewatch::testing::TempDir;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// The journal mode of the SQLite file at `path`, read with a connection of its own.
-std::string JournalMode(const std::string& path) {
-  sqlite3* db = nullptr;
-  std::string mode;
-  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      mode = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(db);
-  return mode;
-}
 
 rules::Sample S(const std::string& state, int64_t t, double v) {
   return rules::Sample{"statewatch_state_keys", {{"job", "cdc"}, {"state", state}}, t, v};
@@ -122,6 +115,227 @@ TEST(SampleStoreTest, NamesTheFileWhenItIsNotADatabaseOrCannotBeOpened) {
   ASSERT_FALSE(missing.ok());
   EXPECT_TRUE(missing.status().IsIOError()) << missing.status().ToString();
   EXPECT_THAT(missing.status().message(), HasSubstr(missing_dir));
+}
+
+TEST(LabelsTextTest, AppendMatchesLabelsToTextSortedOrNot) {
+  std::string out = "x";
+  AppendLabelsText({{"state", "s"}, {"job", "j"}}, &out);
+  EXPECT_EQ(out, "x" + LabelsToText({{"job", "j"}, {"state", "s"}}));
+}
+
+// What ForEachSample delivered, flattened for comparison.
+struct Visited {
+  std::string series;
+  std::string labels;
+  int64_t t;
+  double value;
+};
+
+std::vector<Visited> Replay(SampleStore& store, int64_t from, int64_t to) {
+  std::vector<Visited> out;
+  const Status s = store.ForEachSample(from, to, [&](const rules::Sample& sample) {
+    out.push_back({sample.series, LabelsToText(sample.labels), sample.t_millis, sample.value});
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return out;
+}
+
+TEST(SampleStoreTest, ForEachSampleGroupsBySeriesInTimeOrderWithinTheRange) {
+  TempDir dir;
+  auto store = SampleStore::Open(dir.Sub("samples.db"));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  // Interleaved series, times out of order, across two batches.
+  ASSERT_SW_OK((*store)->Append(
+      {S("b", 3000, 3), S("a", 2000, 20), S("b", 1000, 1), S("a", 500, 5), S("b", 2000, 2)}));
+  ASSERT_SW_OK((*store)->Append({S("a", 4000, NAN), S("c", 9000, 9), S("a", 3000, 30)}));
+
+  std::vector<Visited> all = Replay(**store, 0, 10'000);
+  ASSERT_EQ(all.size(), 8u);
+  // Series in the order first stored (b, a, c), each in time order.
+  std::vector<std::string> order;
+  for (const Visited& v : all) order.push_back(v.labels + "@" + std::to_string(v.t));
+  EXPECT_THAT(order, ElementsAre(R"({job="cdc",state="b"}@1000)", R"({job="cdc",state="b"}@2000)",
+                                 R"({job="cdc",state="b"}@3000)", R"({job="cdc",state="a"}@500)",
+                                 R"({job="cdc",state="a"}@2000)", R"({job="cdc",state="a"}@3000)",
+                                 R"({job="cdc",state="a"}@4000)", R"({job="cdc",state="c"}@9000)"));
+  EXPECT_EQ(all[0].series, "statewatch_state_keys");
+  EXPECT_EQ(all[4].value, 20);
+  EXPECT_TRUE(std::isnan(all[6].value));
+
+  // Both bounds are inclusive; series without samples in the range are skipped.
+  std::vector<Visited> window = Replay(**store, 2000, 3000);
+  ASSERT_EQ(window.size(), 4u);
+  EXPECT_EQ(window.front().t, 2000);
+  EXPECT_EQ(window.back().t, 3000);
+  EXPECT_TRUE(Replay(**store, 10'001, 20'000).empty());
+}
+
+TEST(SampleStoreTest, ARolledBackBatchLeavesNoSeriesIdsBehind) {
+  TempDir dir;
+  const std::string path = dir.Sub("samples.db");
+  auto store = SampleStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  ASSERT_SW_OK((*store)->Append({S("old", 1, 1)}));
+  // A trigger fails the batch after it has created series "a" (t = -42 is the fault).
+  RawExec(path,
+          "CREATE TRIGGER fault BEFORE INSERT ON samples WHEN NEW.t = -42 "
+          "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  const Status failed = (*store)->Append({S("a", 10, 1), S("b", -42, 2)});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.message(), HasSubstr("injected fault"));
+  RawExec(path, "DROP TRIGGER fault");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM series"), "1");  // all or none
+
+  // "c" now gets the id "a" had in the rolled-back transaction. A cached id for "a" would file
+  // the next samples of "a" under "c".
+  ASSERT_SW_OK((*store)->Append({S("c", 20, 3)}));
+  ASSERT_SW_OK((*store)->Append({S("a", 30, 4)}));
+  auto a = (*store)->Query("statewatch_state_keys", {{"job", "cdc"}, {"state", "a"}}, 0, 100);
+  auto c = (*store)->Query("statewatch_state_keys", {{"job", "cdc"}, {"state", "c"}}, 0, 100);
+  ASSERT_TRUE(a.ok() && c.ok());
+  ASSERT_EQ(a->size(), 1u);
+  EXPECT_EQ((*a)[0].t_millis, 30);
+  ASSERT_EQ(c->size(), 1u);
+  EXPECT_EQ((*c)[0].t_millis, 20);
+  EXPECT_TRUE((*store)
+                  ->Query("statewatch_state_keys", {{"job", "cdc"}, {"state", "b"}}, -100, 100)
+                  ->empty());
+}
+
+TEST(SampleStoreTest, LabelOrderDoesNotMatterForAppendOrQuery) {
+  TempDir dir;
+  auto store = SampleStore::Open(dir.Sub("samples.db"));
+  ASSERT_TRUE(store.ok());
+  ASSERT_SW_OK((*store)->Append(
+      {{"m", {{"b", "2"}, {"a", "1"}}, 1, 1}, {"m", {{"a", "1"}, {"b", "2"}}, 2, 2}}));
+  auto series = (*store)->ListSeries();
+  ASSERT_TRUE(series.ok());
+  EXPECT_EQ(series->size(), 1u);
+  EXPECT_EQ((*store)->Query("m", {{"b", "2"}, {"a", "1"}}, 0, 10)->size(), 2u);
+}
+
+TEST(SampleStoreTest, ReportsItsSizeInBytes) {
+  TempDir dir;
+  auto store = SampleStore::Open(dir.Sub("samples.db"));
+  ASSERT_TRUE(store.ok());
+  auto empty = (*store)->SizeBytes();
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_GT(*empty, 0);
+  std::vector<rules::Sample> batch;
+  for (int i = 0; i < 20'000; ++i) batch.push_back(S("s" + std::to_string(i % 100), i, i));
+  ASSERT_SW_OK((*store)->Append(batch));
+  auto full = (*store)->SizeBytes();
+  ASSERT_TRUE(full.ok());
+  EXPECT_GT(*full, *empty + 20'000 * 8);  // at least the times alone
+}
+
+// A samples.db as the first release (schema version 1) wrote it, built with raw SQLite calls.
+void WriteVersion1File(const std::string& path) {
+  RawExec(path,
+          "PRAGMA journal_mode=WAL;"
+          "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+          "CREATE TABLE series(id INTEGER PRIMARY KEY, name TEXT NOT NULL, labels TEXT NOT NULL,"
+          " UNIQUE(name, labels));"
+          "CREATE TABLE samples(series_id INTEGER NOT NULL REFERENCES series(id), t INTEGER NOT "
+          "NULL, value REAL, PRIMARY KEY(series_id, t)) WITHOUT ROWID;"
+          "INSERT INTO schema_version(version) VALUES (1);"
+          "INSERT INTO series(id, name, labels) VALUES "
+          "(1, 'statewatch_state_keys', '{job=\"cdc\",state=\"orders\"}'),"
+          "(2, 'statewatch_state_keys', '{job=\"cdc\",state=\"seen\"}');"
+          "INSERT INTO samples VALUES (1, 1000, 1.5), (1, 2000, NULL), (2, 1000, 7);");
+}
+
+TEST(SampleStoreTest, MigratesAVersion1FileKeepingItsData) {
+  TempDir dir;
+  const std::string path = dir.Sub("samples.db");
+  WriteVersion1File(path);
+  ASSERT_EQ(RawQuery(path, "PRAGMA application_id"), "0");
+  {
+    auto store = SampleStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto points =
+        (*store)->Query("statewatch_state_keys", {{"job", "cdc"}, {"state", "orders"}}, 0, 10'000);
+    ASSERT_TRUE(points.ok());
+    ASSERT_EQ(points->size(), 2u);
+    EXPECT_EQ((*points)[0].value, 1.5);
+    EXPECT_TRUE(std::isnan((*points)[1].value));
+    // The old series ids keep working for new samples, and v2 features work on old data.
+    ASSERT_SW_OK((*store)->Append({S("seen", 3000, 8), S("new", 3000, 1)}));
+    auto stats = (*store)->ApplyRetention(
+        10'000, {std::chrono::milliseconds(9'500), std::chrono::milliseconds(5'000),
+                 std::chrono::milliseconds(1'000)});
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(stats->deleted, 0);
+  }
+  EXPECT_EQ(RawQuery(path, "SELECT group_concat(version) FROM schema_version"), "2");
+  EXPECT_EQ(RawQuery(path, "PRAGMA application_id"), std::to_string(0x5357534D));
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM meta"), "2");
+  auto store = SampleStore::Open(path);  // and the migrated file opens as current
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto series = (*store)->ListSeries();
+  ASSERT_TRUE(series.ok());
+  ASSERT_EQ(series->size(), 3u);
+  EXPECT_EQ((*series)[1].samples, 2);  // "orders": both v1 samples
+  EXPECT_EQ((*series)[2].samples, 2);  // "seen": v1 sample and the new one
+}
+
+TEST(SampleStoreTest, RefusesFilesOfOtherStoresAndOtherProgramsWithoutTouchingThem) {
+  TempDir dir;
+  const std::string alerts = dir.Sub("alerts.db");
+  { ASSERT_TRUE(AlertStore::Open(alerts).ok()); }
+  auto wrong = SampleStore::Open(alerts);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_TRUE(wrong.status().IsCorruption()) << wrong.status().ToString();
+  EXPECT_THAT(wrong.status().message(), HasSubstr(alerts));
+  EXPECT_THAT(wrong.status().message(), HasSubstr("not a statewatch sample store"));
+
+  const std::string foreign = dir.Sub("foreign.db");
+  RawExec(foreign, "CREATE TABLE customers(id INTEGER PRIMARY KEY)");
+  auto other = SampleStore::Open(foreign);
+  ASSERT_FALSE(other.ok());
+  EXPECT_TRUE(other.status().IsCorruption()) << other.status().ToString();
+  EXPECT_THAT(other.status().message(), HasSubstr(foreign));
+  EXPECT_EQ(JournalMode(foreign), "delete");
+  EXPECT_EQ(RawQuery(foreign, "SELECT count(*) FROM sqlite_master"), "1");
+}
+
+// kill -9 in the middle of appends: every batch the child saw committed is there in full, and
+// no batch is there in part. Batch b writes one sample at t = b for each of kSeries series.
+TEST(SampleStoreTest, SurvivesKill9MidAppendWithWholeBatchesOnly) {
+  constexpr int kSeries = 2'000;
+  TempDir dir;
+  const std::string path = dir.Sub("samples.db");
+  const std::vector<int64_t> reported = testing::RunChildAndKill(
+      [&](const testing::ReportFn& report) {
+        auto store = SampleStore::Open(path);
+        if (!store.ok()) ::_exit(4);
+        for (int64_t b = 1; b < 1'000'000; ++b) {
+          std::vector<rules::Sample> batch;
+          batch.reserve(kSeries);
+          for (int i = 0; i < kSeries; ++i) batch.push_back(S(std::to_string(i), b, b * 10 + i));
+          if (!(*store)->Append(batch).ok()) ::_exit(5);
+          report(b);
+        }
+      },
+      /*kill_after=*/5);
+  ASSERT_GE(reported.size(), 5u);
+
+  auto store = SampleStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::map<int64_t, int> per_batch;
+  int wrong_values = 0;
+  ASSERT_SW_OK((*store)->ForEachSample(0, 1'000'000, [&](const rules::Sample& s) {
+    ++per_batch[s.t_millis];
+    if (s.value != static_cast<double>(s.t_millis * 10 + std::stoi(s.labels[1].second))) {
+      ++wrong_values;
+    }
+  }));
+  EXPECT_EQ(wrong_values, 0);
+  for (int64_t b : reported) EXPECT_EQ(per_batch[b], kSeries) << "reported batch " << b;
+  // At most one batch beyond the reports (committed, killed before reporting), and that whole.
+  for (const auto& [b, n] : per_batch) EXPECT_EQ(n, kSeries) << "partial batch " << b;
+  EXPECT_LE(per_batch.size(), reported.size() + 1);
+  EXPECT_EQ(per_batch.rbegin()->first, static_cast<int64_t>(per_batch.size()));  // no gaps
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ class [[nodiscard]] Status {
     kAlreadyExists = 6,
     kFailedPrecondition = 7,
     kResourceExhausted = 8,
+    kUnavailable = 9,  // a peer did not answer (refused, timed out); worth retrying
   };
 
   Status() noexcept = default;
@@ -58,6 +59,7 @@ class [[nodiscard]] Status {
   static Status ResourceExhausted(std::string_view msg) {
     return Status(Code::kResourceExhausted, msg);
   }
+  static Status Unavailable(std::string_view msg) { return Status(Code::kUnavailable, msg); }
 
   bool ok() const { return code_ == Code::kOk; }
   bool IsNotFound() const { return code() == Code::kNotFound; }
@@ -68,6 +70,7 @@ class [[nodiscard]] Status {
   bool IsAlreadyExists() const { return code() == Code::kAlreadyExists; }
   bool IsFailedPrecondition() const { return code() == Code::kFailedPrecondition; }
   bool IsResourceExhausted() const { return code() == Code::kResourceExhausted; }
+  bool IsUnavailable() const { return code() == Code::kUnavailable; }
 
   Code code() const { return code_; }
   const std::string& message() const;
