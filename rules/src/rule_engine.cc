@@ -1,0 +1,557 @@
+#include "statewatch/rules/rule_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "statewatch/rules/moments_window.h"
+#include "statewatch/rules/template.h"
+
+namespace statewatch::rules {
+namespace {
+
+constexpr int64_t kStalenessMillis = kStaleness.count();
+
+// The series table's hash: word-at-a-time (std::hash of each string, combined), several times
+// faster than the byte-serial FNV-1a that fingerprints use. Observe() hashes every sample.
+struct LabelsHash {
+  size_t operator()(const Labels& labels) const {
+    size_t h = 0x9e3779b97f4a7c15ull;
+    auto mix = [&h](std::string_view s) {
+      h ^= std::hash<std::string_view>{}(s) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    };
+    for (const auto& [name, value] : labels) {
+      mix(name);
+      mix(value);
+    }
+    return h;
+  }
+};
+
+bool LabelLess(const std::pair<std::string, std::string>& a,
+               const std::pair<std::string, std::string>& b) {
+  return a < b;
+}
+
+struct Series {
+  int64_t first_millis = 0;  // first sample since the series was (re)created: history span
+  int64_t latest_millis = 0;
+  double latest = 0;
+  std::vector<MomentsWindow> windows;  // one per distinct window of the rules watching it
+};
+using SeriesMap = std::unordered_map<Labels, Series, LabelsHash>;
+using SeriesEntry = SeriesMap::value_type;
+
+// Everything kept for one metric name that some rule reads.
+struct Metric {
+  SeriesMap series;  // node-based: SeriesEntry pointers stay valid until the entry is erased
+  int64_t retain_millis = 0;  // forget a series this long after its newest sample
+  std::vector<size_t> rules;  // rules whose `series` is this metric
+};
+
+// A series a rule evaluates, and which of the series' windows is the rule's.
+struct Watch {
+  SeriesEntry* entry;
+  uint32_t window;
+};
+
+struct CompiledRule {
+  RuleSpec spec;
+  std::vector<std::pair<std::string, Template>> labels;
+  std::vector<std::pair<std::string, Template>> annotations;
+  bool windowed = false;       // trend / missing_ttl
+  int64_t horizon_millis = 0;  // how long a series without new samples still counts
+  const Metric* ttl_metric = nullptr;
+};
+
+struct ActiveAlert {
+  Alert alert;
+  uint64_t seen = 0;  // evaluation number at which the condition last held
+  bool restored = false;
+  int64_t restore_deadline = 0;  // set at the first Evaluate after RestoreAlert
+};
+
+// What one rule concluded about one series at one evaluation.
+struct Judgement {
+  bool condition = false;
+  bool present = false;   // the series has a sample within the rule's horizon
+  bool decisive = false;  // enough data to decide either way
+  const char* verdict = "insufficient_data";
+  double value = 0;
+  std::optional<TrendFit> fit;
+  std::optional<double> ttl;
+  double level = 0;
+  std::optional<double> seconds_to_limit;
+};
+
+int VerdictRank(const std::string& verdict) {
+  if (verdict == "growing_without_ttl") return 3;
+  if (verdict == "growing") return 2;
+  if (verdict == "bounded") return 1;
+  return 0;
+}
+
+bool Matches(const RuleSpec& rule, const Labels& labels) {
+  for (const auto& [name, want] : rule.matchers) {
+    const std::string* have = nullptr;
+    for (const auto& [label, value] : labels) {
+      if (label == name) {
+        have = &value;
+        break;
+      }
+    }
+    // A missing label reads as "" (Prometheus): {cf=""} selects series without a cf label.
+    if ((have == nullptr ? std::string() : *have) != want) return false;
+  }
+  return true;
+}
+
+Template ParseOrLiteral(const std::string& text) {
+  Result<Template> t = Template::Parse(text);
+  // An unvalidated rule's broken template shows as written rather than vanish.
+  return t.ok() ? std::move(t).value() : Template::Literal(text);
+}
+
+}  // namespace
+
+struct RuleEngine::Impl {
+  std::vector<CompiledRule> rules;
+  std::unordered_map<std::string, Metric> metrics;    // no inserts after construction
+  std::vector<std::vector<Watch>> watches;            // per rule
+  std::vector<std::map<Labels, ActiveAlert>> active;  // per rule, by alert labels
+  std::vector<size_t> restored;                       // per rule: restored, not yet decided
+  uint64_t evaluation = 0;
+  size_t ignored_out_of_order = 0;
+  std::optional<int64_t> last_forget_millis;  // last ForgetStaleSeries sweep
+
+  void Attach(Metric& metric, SeriesEntry* entry, bool create_windows);
+  std::optional<double> TtlReading(const CompiledRule& rule, const Labels& labels,
+                                   int64_t now) const;
+  Judgement Judge(const CompiledRule& rule, const Watch& w, int64_t now, bool full) const;
+  std::map<std::string, double> Values(const CompiledRule& rule, const Judgement& j) const;
+  Labels AlertLabels(const CompiledRule& rule, const Labels& series, const Judgement& j,
+                     const std::map<std::string, double>& values) const;
+  void EvaluateRule(size_t r, int64_t now, std::vector<AlertTransition>* out);
+  void ForgetStaleSeries(int64_t now);
+};
+
+void RuleEngine::Impl::Attach(Metric& metric, SeriesEntry* entry, bool create_windows) {
+  Series& s = entry->second;
+  for (size_t r : metric.rules) {
+    const CompiledRule& rule = rules[r];
+    if (!Matches(rule.spec, entry->first)) continue;
+    uint32_t index = 0;
+    if (rule.windowed) {
+      while (index < s.windows.size() && s.windows[index].window() != rule.spec.window) ++index;
+      if (index == s.windows.size()) {
+        if (!create_windows) continue;  // cannot happen: windows were made when it was created
+        s.windows.emplace_back(rule.spec.window);
+      }
+    }
+    watches[r].push_back({entry, index});
+  }
+}
+
+std::optional<double> RuleEngine::Impl::TtlReading(const CompiledRule& rule, const Labels& labels,
+                                                   int64_t now) const {
+  if (rule.ttl_metric == nullptr) return std::nullopt;
+  auto it = rule.ttl_metric->series.find(labels);
+  if (it == rule.ttl_metric->series.end()) return std::nullopt;
+  const Series& s = it->second;
+  if (now - s.latest_millis > rule.horizon_millis || !std::isfinite(s.latest)) return std::nullopt;
+  return s.latest;
+}
+
+Judgement RuleEngine::Impl::Judge(const CompiledRule& rule, const Watch& w, int64_t now,
+                                  bool full) const {
+  Judgement j;
+  const RuleSpec& spec = rule.spec;
+  const Series& s = w.entry->second;
+  if (now - s.latest_millis > rule.horizon_millis) return j;  // disappeared
+  j.present = true;
+  if (spec.type == RuleType::kThreshold) {
+    j.decisive = true;
+    j.value = s.latest;
+    j.condition = Compare(s.latest, spec.op, spec.threshold);
+    return j;
+  }
+
+  j.fit = s.windows[w.window].Fit(now);
+  if (!j.fit || j.fit->samples < spec.min_samples) return j;
+  j.value = j.fit->slope_per_hour();
+  j.level = j.fit->ValueAt(now);
+  const bool rising = j.fit->slope_per_second > 0 && j.fit->r_squared >= spec.min_r_squared &&
+                      j.level >= spec.floor;
+  // The common case on the hot path: not rising, nobody asked for the details. The TTL lookup
+  // (a hash of the labels) is skipped; `decisive` stays false, which only matters to restored
+  // alerts and verdicts, and those pass full = true.
+  if (!rising && !full) return j;
+
+  j.ttl = TtlReading(rule, w.entry->first, now);
+  const bool has_ttl = j.ttl && *j.ttl > 0;
+  // A state with a TTL grows for one TTL after it starts, then levels off or cycles: judge it
+  // only once the window lies entirely after that. Any series needs a whole window first.
+  const double ttl_millis = has_ttl ? std::min(*j.ttl * 1e3, 1e15) : 0.0;
+  const bool warming_up = static_cast<double>(now - s.first_millis) <
+                          static_cast<double>(spec.window.count()) + ttl_millis;
+  if (spec.limit) j.seconds_to_limit = SecondsUntil(*j.fit, now, *spec.limit);
+
+  if (spec.type == RuleType::kTrend) {
+    if (warming_up) return j;
+    j.decisive = true;
+    j.condition = rising;
+    j.verdict = rising ? "growing" : "bounded";
+  } else if (has_ttl) {  // missing_ttl, and the state has one: never this rule's business
+    j.decisive = true;
+    j.verdict = warming_up ? "insufficient_data" : (rising ? "growing" : "bounded");
+  } else {
+    if (warming_up) return j;
+    j.decisive = true;
+    j.condition = rising;
+    j.verdict = rising ? "growing_without_ttl" : "bounded";
+  }
+  return j;
+}
+
+std::map<std::string, double> RuleEngine::Impl::Values(const CompiledRule& rule,
+                                                       const Judgement& j) const {
+  const RuleSpec& spec = rule.spec;
+  std::map<std::string, double> values;
+  if (spec.type == RuleType::kThreshold) {
+    values["threshold"] = spec.threshold;
+    return values;
+  }
+  if (j.fit) {
+    values["slope_per_hour"] = j.fit->slope_per_hour();
+    values["r_squared"] = j.fit->r_squared;
+    values["samples"] = static_cast<double>(j.fit->samples);
+    values["level"] = j.level;
+  }
+  values["window_seconds"] = static_cast<double>(spec.window.count()) / 1e3;
+  if (spec.limit) values["limit"] = *spec.limit;
+  if (j.seconds_to_limit) values["seconds_to_limit"] = *j.seconds_to_limit;
+  if (j.ttl) values["ttl"] = *j.ttl;
+  if (spec.type == RuleType::kMissingTtl && !j.ttl) values["ttl"] = 0;
+  return values;
+}
+
+Labels RuleEngine::Impl::AlertLabels(const CompiledRule& rule, const Labels& series,
+                                     const Judgement& j,
+                                     const std::map<std::string, double>& values) const {
+  Labels out = series;
+  auto set = [&](const std::string& name, std::string value) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& l) { return l.first == name; });
+    // An empty value removes the label, as in Prometheus.
+    if (value.empty()) {
+      if (it != out.end()) out.erase(it);
+    } else if (it != out.end()) {
+      it->second = std::move(value);
+    } else {
+      out.emplace_back(name, std::move(value));
+    }
+  };
+  for (const auto& [name, tmpl] : rule.labels) set(name, tmpl.Expand(series, j.value, values));
+  set("alertname", rule.spec.alert);
+  std::sort(out.begin(), out.end(), LabelLess);
+  return out;
+}
+
+void RuleEngine::Impl::EvaluateRule(size_t r, int64_t now, std::vector<AlertTransition>* out) {
+  const CompiledRule& rule = rules[r];
+  const RuleSpec& spec = rule.spec;
+  auto& alerts = active[r];
+  const size_t first_transition = out->size();
+
+  for (const Watch& w : watches[r]) {
+    const bool confirm_restored = restored[r] > 0;
+    const Judgement j = Judge(rule, w, now, confirm_restored);
+    if (!j.condition && !(confirm_restored && j.present)) continue;
+    const std::map<std::string, double> values = Values(rule, j);
+    Labels labels = AlertLabels(rule, w.entry->first, j, values);
+
+    if (!j.condition) {
+      auto it = alerts.find(labels);
+      if (it != alerts.end() && it->second.restored) {
+        if (j.decisive) {
+          // Decided false: judged like any other alert now (the sweep drops or resolves it).
+          it->second.restored = false;
+          --restored[r];
+        } else {
+          // Its series is back but still warming up (a restart without replayed history):
+          // keep waiting rather than send a resolve now and a new alert a window later.
+          it->second.restore_deadline = now + rule.horizon_millis;
+        }
+      }
+      continue;
+    }
+
+    auto [it, inserted] = alerts.try_emplace(std::move(labels));
+    ActiveAlert& a = it->second;
+    if (inserted) {
+      a.alert.rule = spec.alert;
+      a.alert.labels = it->first;
+      a.alert.fingerprint = Fingerprint(it->first);
+      a.alert.state = AlertState::kPending;
+      a.alert.active_at_millis = now;
+    } else if (a.restored) {
+      a.restored = false;
+      --restored[r];
+    }
+    const AlertState from = inserted ? AlertState::kInactive : a.alert.state;
+    a.seen = evaluation;
+    a.alert.value = j.value;
+    a.alert.values = values;
+    a.alert.last_active_millis = now;
+    a.alert.annotations.clear();
+    for (const auto& [name, tmpl] : rule.annotations) {
+      a.alert.annotations[name] = tmpl.Expand(w.entry->first, j.value, values);
+    }
+    if (a.alert.state == AlertState::kPending &&
+        now - a.alert.active_at_millis >= spec.for_duration.count()) {
+      a.alert.state = AlertState::kFiring;
+      a.alert.fired_at_millis = now;
+    }
+    if (a.alert.state != from) out->push_back({a.alert, from});
+  }
+
+  // Alerts whose condition did not hold at this evaluation.
+  for (auto it = alerts.begin(); it != alerts.end();) {
+    ActiveAlert& a = it->second;
+    if (a.seen == evaluation) {
+      ++it;
+      continue;
+    }
+    if (a.restored) {
+      if (a.restore_deadline == 0) a.restore_deadline = now + rule.horizon_millis;
+      if (now < a.restore_deadline) {
+        ++it;
+        continue;
+      }
+      a.restored = false;
+      --restored[r];
+    }
+    if (a.alert.state == AlertState::kFiring &&
+        now - a.alert.last_active_millis < spec.keep_firing_for.count()) {
+      ++it;
+      continue;
+    }
+    AlertTransition t{std::move(a.alert), AlertState::kInactive};
+    t.from = t.alert.state;
+    if (t.from == AlertState::kFiring) t.alert.resolved_at_millis = now;
+    t.alert.state = AlertState::kInactive;
+    out->push_back(std::move(t));
+    it = alerts.erase(it);
+  }
+
+  std::sort(out->begin() + static_cast<std::ptrdiff_t>(first_transition), out->end(),
+            [](const AlertTransition& a, const AlertTransition& b) {
+              return a.alert.labels < b.alert.labels;
+            });
+}
+
+void RuleEngine::Impl::ForgetStaleSeries(int64_t now) {
+  // Walking every series costs as much as a third of the fits, and forgetting is only about
+  // memory (Judge already treats a series past its horizon as gone), so sweep once per
+  // kStaleness of evaluation time — or at once if time went backwards (a replay restarted).
+  if (last_forget_millis && now >= *last_forget_millis &&
+      now - *last_forget_millis < kStalenessMillis) {
+    return;
+  }
+  last_forget_millis = now;
+  bool forgot = false;
+  for (auto& [name, metric] : metrics) {
+    for (auto it = metric.series.begin(); it != metric.series.end();) {
+      if (now - it->second.latest_millis > metric.retain_millis) {
+        it = metric.series.erase(it);
+        forgot = true;
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (!forgot) return;
+  // Rare (a series gone for a whole window): rebuild the watch lists rather than keep
+  // back-references from every series.
+  for (auto& w : watches) w.clear();
+  for (auto& [name, metric] : metrics) {
+    for (SeriesEntry& entry : metric.series) Attach(metric, &entry, /*create_windows=*/false);
+  }
+}
+
+RuleEngine::RuleEngine(std::vector<RuleSpec> specs) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.rules.reserve(specs.size());
+  for (RuleSpec& spec : specs) {
+    CompiledRule rule;
+    rule.windowed = spec.type != RuleType::kThreshold;
+    rule.horizon_millis =
+        rule.windowed ? std::max<int64_t>(spec.window.count(), kStalenessMillis) : kStalenessMillis;
+    for (const auto& [name, text] : spec.labels)
+      rule.labels.emplace_back(name, ParseOrLiteral(text));
+    for (const auto& [name, text] : spec.annotations) {
+      rule.annotations.emplace_back(name, ParseOrLiteral(text));
+    }
+    rule.spec = std::move(spec);
+    m.rules.push_back(std::move(rule));
+  }
+  for (size_t r = 0; r < m.rules.size(); ++r) {
+    const CompiledRule& rule = m.rules[r];
+    Metric& metric = m.metrics[rule.spec.series];
+    metric.rules.push_back(r);
+    metric.retain_millis = std::max(metric.retain_millis, rule.horizon_millis);
+    if (rule.windowed && !rule.spec.ttl_series.empty()) {
+      Metric& ttl = m.metrics[rule.spec.ttl_series];
+      ttl.retain_millis = std::max(ttl.retain_millis, rule.horizon_millis);
+    }
+  }
+  // Pointers into `metrics` are stable from here on: no metric is added after construction.
+  for (CompiledRule& rule : m.rules) {
+    if (!rule.windowed || rule.spec.ttl_series.empty()) continue;
+    rule.ttl_metric = &m.metrics.at(rule.spec.ttl_series);
+  }
+  m.watches.resize(m.rules.size());
+  m.active.resize(m.rules.size());
+  m.restored.resize(m.rules.size());
+}
+
+RuleEngine::~RuleEngine() = default;
+RuleEngine::RuleEngine(RuleEngine&&) noexcept = default;
+RuleEngine& RuleEngine::operator=(RuleEngine&&) noexcept = default;
+
+void RuleEngine::Observe(const Sample& sample) {
+  auto metric_it = impl_->metrics.find(sample.series);
+  if (metric_it == impl_->metrics.end()) return;  // no rule reads it
+  Metric& metric = metric_it->second;
+
+  const Labels* labels = &sample.labels;
+  Labels sorted;
+  if (!std::is_sorted(labels->begin(), labels->end(), LabelLess)) {
+    sorted = sample.labels;
+    std::sort(sorted.begin(), sorted.end(), LabelLess);
+    labels = &sorted;
+  }
+  auto [it, inserted] = metric.series.try_emplace(*labels);
+  Series& s = it->second;
+  if (inserted) {
+    s.first_millis = sample.t_millis;
+    impl_->Attach(metric, &*it, /*create_windows=*/true);
+  } else if (sample.t_millis <= s.latest_millis) {
+    ++impl_->ignored_out_of_order;
+    return;
+  }
+  s.latest = sample.value;
+  s.latest_millis = sample.t_millis;
+  for (MomentsWindow& w : s.windows) w.Add(sample.t_millis, sample.value);
+}
+
+void RuleEngine::Observe(std::span<const Sample> samples) {
+  for (const Sample& s : samples) Observe(s);
+}
+
+std::vector<AlertTransition> RuleEngine::Evaluate(int64_t now_millis) {
+  ++impl_->evaluation;
+  std::vector<AlertTransition> transitions;
+  for (size_t r = 0; r < impl_->rules.size(); ++r) impl_->EvaluateRule(r, now_millis, &transitions);
+  impl_->ForgetStaleSeries(now_millis);
+  return transitions;
+}
+
+std::vector<Alert> RuleEngine::Alerts() const {
+  std::vector<Alert> out;
+  for (const auto& alerts : impl_->active) {
+    for (const auto& [labels, a] : alerts) out.push_back(a.alert);
+  }
+  std::sort(out.begin(), out.end(), [](const Alert& a, const Alert& b) {
+    return std::tie(a.rule, a.labels) < std::tie(b.rule, b.labels);
+  });
+  return out;
+}
+
+std::vector<StateVerdict> RuleEngine::Verdicts(int64_t now_millis) const {
+  std::map<std::pair<std::string, Labels>, StateVerdict> by_series;
+  for (size_t r = 0; r < impl_->rules.size(); ++r) {
+    const CompiledRule& rule = impl_->rules[r];
+    if (!rule.windowed) continue;
+    for (const Watch& w : impl_->watches[r]) {
+      const Judgement j = impl_->Judge(rule, w, now_millis, /*full=*/true);
+      auto [it, inserted] = by_series.try_emplace({rule.spec.series, w.entry->first});
+      StateVerdict& v = it->second;
+      if (!inserted && VerdictRank(j.verdict) <= VerdictRank(v.verdict)) continue;
+      v.series = rule.spec.series;
+      v.labels = w.entry->first;
+      v.latest = w.entry->second.latest;
+      v.latest_millis = w.entry->second.latest_millis;
+      v.ttl = j.ttl ? j.ttl : impl_->TtlReading(rule, w.entry->first, now_millis);
+      v.fit = j.fit;
+      v.verdict = j.verdict;
+      v.rule = rule.spec.alert;
+    }
+  }
+  std::vector<StateVerdict> out;
+  out.reserve(by_series.size());
+  for (auto& [key, v] : by_series) out.push_back(std::move(v));
+  return out;
+}
+
+void RuleEngine::RestoreAlert(const Alert& alert) {
+  if (alert.state == AlertState::kInactive) return;
+  Labels labels = alert.labels;
+  std::sort(labels.begin(), labels.end(), LabelLess);
+  // Several rules may share an alertname (a warning and a critical variant): take the first
+  // whose literal labels the alert carries.
+  for (size_t r = 0; r < impl_->rules.size(); ++r) {
+    const CompiledRule& rule = impl_->rules[r];
+    if (rule.spec.alert != alert.rule) continue;
+    const bool labels_fit = std::all_of(rule.labels.begin(), rule.labels.end(), [&](const auto& l) {
+      if (!l.second.is_literal()) return true;
+      const std::string value = l.second.Expand({}, 0, {});
+      return value.empty() || std::find(labels.begin(), labels.end(),
+                                        std::make_pair(l.first, value)) != labels.end();
+    });
+    if (!labels_fit) continue;
+    auto [it, inserted] = impl_->active[r].try_emplace(labels);
+    if (!inserted) return;  // already evaluated since the restart: that alert is fresher
+    ActiveAlert& a = it->second;
+    a.alert = alert;
+    a.alert.labels = labels;
+    a.alert.fingerprint = Fingerprint(labels);
+    a.alert.resolved_at_millis = 0;
+    a.restored = true;
+    ++impl_->restored[r];
+    return;
+  }
+}
+
+size_t RuleEngine::series_count() const {
+  size_t n = 0;
+  for (const auto& [name, metric] : impl_->metrics) n += metric.series.size();
+  return n;
+}
+
+size_t RuleEngine::ignored_out_of_order() const {
+  return impl_->ignored_out_of_order;
+}
+
+size_t RuleEngine::memory_bytes() const {
+  size_t bytes = sizeof(Impl);
+  for (const auto& [name, metric] : impl_->metrics) {
+    bytes += sizeof(Metric) + name.capacity() + metric.series.bucket_count() * sizeof(void*);
+    for (const auto& [labels, s] : metric.series) {
+      bytes += sizeof(SeriesEntry) + 2 * sizeof(void*) + labels.capacity() * sizeof(labels[0]);
+      for (const auto& [n, v] : labels) {
+        if (n.capacity() > 15) bytes += n.capacity() + 1;
+        if (v.capacity() > 15) bytes += v.capacity() + 1;
+      }
+      bytes += s.windows.capacity() * sizeof(MomentsWindow);
+      for (const MomentsWindow& w : s.windows) bytes += w.memory_bytes() - sizeof(MomentsWindow);
+    }
+  }
+  for (const auto& w : impl_->watches) bytes += w.capacity() * sizeof(Watch);
+  return bytes;
+}
+
+}  // namespace statewatch::rules
