@@ -2,15 +2,18 @@
 
 #include <chrono>
 
+#include "statewatch/collectors/collector_options.h"
+#include "statewatch/collectors/registry.h"
+
 namespace statewatch::collectors {
 
-EngineCollector::EngineCollector(std::string job, KeyedStateBackend* backend)
-    : job_(std::move(job)), backend_(backend) {}
+EngineCollector::EngineCollector(std::string job, KeyedStateBackend* backend, std::string source)
+    : job_(std::move(job)), source_(std::move(source)), backend_(backend) {}
 
 Status EngineCollector::Collect(int64_t now, std::vector<rules::Sample>* out) {
   Result<BackendStats> stats = backend_->CollectStats();
   if (!stats.ok()) return stats.status();
-  const rules::Labels base = {{"job", job_}, {"source", "engine"}};
+  const rules::Labels base = {{"job", job_}, {"source", source_}};
   auto with = [&](std::initializer_list<std::pair<std::string, std::string>> extra) {
     rules::Labels l = base;
     l.insert(l.end(), extra.begin(), extra.end());
@@ -62,6 +65,61 @@ Status EngineCollector::Collect(int64_t now, std::vector<rules::Sample>* out) {
   previous_hits_ = r.block_cache_hit_total;
   previous_misses_ = r.block_cache_miss_total;
   return Status::OK();
+}
+
+namespace {
+
+Result<std::unique_ptr<Collector>> NewEngineCollector(const CollectorParams& params) {
+  OptionReader options(params.source, "engine", params.options);
+  const bool named = options.Has("backend");
+  const std::string name = options.Optional("backend", "");
+  SW_RETURN_IF_ERROR(options.Finish());
+
+  std::string attached;  // for the error messages
+  size_t count = 0;
+  KeyedStateBackend* only = nullptr;
+  if (params.engines != nullptr) {
+    for (const auto& [engine_name, backend] : *params.engines) {
+      if (backend == nullptr) continue;
+      attached += (attached.empty() ? "" : ", ") + engine_name;
+      ++count;
+      only = backend;
+    }
+  }
+  if (attached.empty()) attached = "none";
+  if (named) {
+    KeyedStateBackend* backend = nullptr;
+    if (params.engines != nullptr) {
+      auto it = params.engines->find(name);
+      if (it != params.engines->end()) backend = it->second;
+    }
+    if (backend == nullptr) {
+      return options.Error(
+          "backend", "names engine backend '" + name +
+                         "', which is not attached to this process (attached: " + attached + ")");
+    }
+    return std::unique_ptr<Collector>(
+        std::make_unique<EngineCollector>(params.job, backend, params.source));
+  }
+  if (count == 0) {
+    return options.SourceError(
+        "collector type 'engine' reads an engine backend in this process, but none is attached "
+        "(link the daemon into the application or attach a backend)");
+  }
+  if (count > 1) {
+    return options.Error(
+        "backend", "is required when several engine backends are attached (" + attached + ")");
+  }
+  return std::unique_ptr<Collector>(
+      std::make_unique<EngineCollector>(params.job, only, params.source));
+}
+
+}  // namespace
+
+Status RegisterEngineCollector(CollectorRegistry& registry) {
+  return registry.Register("engine",
+                           "an embedded-state backend in this process, through its stats API",
+                           NewEngineCollector);
 }
 
 }  // namespace statewatch::collectors

@@ -7,35 +7,17 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
-#include <optional>
 
+#include "collectors/samples.h"
 #include "embedded-state/test_util.h"
 
 namespace statewatch::collectors {
 namespace {
 
+using statewatch::collectors::testing::Find;
 using statewatch::testing::MakeBackend;
 using statewatch::testing::TempDir;
 using statewatch::testing::TestOptions;
-
-// The value of the one sample of `series` whose labels include every pair of `want`.
-std::optional<double> Find(const std::vector<rules::Sample>& samples, const std::string& series,
-                           const std::map<std::string, std::string>& want) {
-  std::optional<double> found;
-  for (const auto& s : samples) {
-    if (s.series != series) continue;
-    bool match = true;
-    for (const auto& [k, v] : want) {
-      auto it = std::find(s.labels.begin(), s.labels.end(), std::make_pair(k, v));
-      if (it == s.labels.end()) match = false;
-    }
-    if (!match) continue;
-    EXPECT_FALSE(found.has_value()) << "two samples of " << series;
-    found = s.value;
-  }
-  return found;
-}
 
 TEST(RatioFromCounterDeltasTest, UsesTheIntervalNotTheLifetime) {
   double r = -1;
@@ -62,9 +44,14 @@ TEST(EngineCollectorTest, HeapStatesBecomeCanonicalSamples) {
   ASSERT_SW_OK(backend->SetCurrentKey(int64_t{0}));
   EXPECT_TRUE(orders->Value().status().IsNotFound());  // one expired read
 
-  EngineCollector collector("cdc", backend.get());
+  EngineCollector collector("cdc", backend.get(), "orders-pipeline");
   std::vector<rules::Sample> samples;
   ASSERT_SW_OK(collector.Collect(42, &samples));
+  // Every sample names the job and the configured source.
+  for (const auto& s : samples) {
+    EXPECT_TRUE(collectors::testing::HasLabels(s, {{"job", "cdc"}, {"source", "orders-pipeline"}}))
+        << s.series;
+  }
   EXPECT_EQ(Find(samples, "statewatch_state_keys", {{"state", "orders"}, {"job", "cdc"}}), 29);
   EXPECT_EQ(Find(samples, "statewatch_state_keys", {{"state", "seen"}}), 30);
   EXPECT_EQ(Find(samples, "statewatch_state_ttl_seconds", {{"state", "orders"}}), 7 * 86400);
@@ -92,7 +79,8 @@ TEST(EngineCollectorTest, RocksDbPropertiesAndHitRatioFromDeltas) {
   EngineCollector collector("job", backend.get());
   std::vector<rules::Sample> first;
   ASSERT_SW_OK(collector.Collect(1, &first));
-  EXPECT_EQ(Find(first, "statewatch_state_keys", {{"state", "v"}}), 2000);
+  EXPECT_EQ(Find(first, "statewatch_state_keys", {{"state", "v"}, {"source", "engine"}}), 2000)
+      << "the source label defaults to \"engine\"";
   EXPECT_GT(Find(first, "statewatch_rocksdb_estimate_num_keys", {{"cf", "v"}}).value_or(0), 0);
   EXPECT_GT(Find(first, "statewatch_rocksdb_live_data_bytes", {{"cf", "v"}}).value_or(0), 0);
   EXPECT_EQ(Find(first, "statewatch_rocksdb_delayed_write_rate_bytes", {}), 0);

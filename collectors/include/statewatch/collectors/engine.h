@@ -1,14 +1,17 @@
 // EngineCollector ("engine"): the statewatch engine in the same process, through its stats API.
 //
-// Per state (labels job, source="engine", state):
+// Labels: `job` and `source` as constructed (source defaults to "engine"; the registry passes
+// the source's configured name).
+//
+// Per state (labels job, source, state):
 //   statewatch_state_keys            exact (key, namespace) count
 //   statewatch_state_ttl_seconds     0 when the state has no TTL
 //   statewatch_state_expired_total   expired entries removed, label cleanup=on_read|
 //                                    full_snapshot|incremental|compaction_filter
-// Per RocksDB column family (labels job, source="engine", cf):
+// Per RocksDB column family (labels job, source, cf):
 //   statewatch_rocksdb_estimate_num_keys, statewatch_rocksdb_pending_compaction_bytes,
 //   statewatch_rocksdb_live_data_bytes, statewatch_rocksdb_memtable_bytes
-// Per RocksDB backend (labels job, source="engine"):
+// Per RocksDB backend (labels job, source):
 //   statewatch_rocksdb_delayed_write_rate_bytes, statewatch_rocksdb_block_cache_hit_ratio (from
 //   ticker deltas since the previous collection; absent on the first one and when the interval
 //   had no block-cache lookups)
@@ -25,20 +28,28 @@
 
 namespace statewatch::collectors {
 
+class CollectorRegistry;
+
 class EngineCollector final : public Collector {
  public:
-  // `backend` is not owned and must outlive the collector. `job` labels every sample.
-  EngineCollector(std::string job, KeyedStateBackend* backend);
+  // `backend` is not owned and must outlive the collector. `job` and `source` label every
+  // sample.
+  EngineCollector(std::string job, KeyedStateBackend* backend, std::string source = "engine");
 
   std::string_view name() const override { return "engine"; }
   Status Collect(int64_t now_millis, std::vector<rules::Sample>* out) override;
 
  private:
   std::string job_;
+  std::string source_;
   KeyedStateBackend* backend_;
   bool have_previous_ = false;
   uint64_t previous_hits_ = 0;
   uint64_t previous_misses_ = 0;
 };
+
+// Registers type "engine": option `backend` names one of CollectorParams::engines; when omitted
+// and exactly one backend is attached, that one. No other options.
+Status RegisterEngineCollector(CollectorRegistry& registry);
 
 }  // namespace statewatch::collectors
