@@ -83,6 +83,31 @@ TEST(ConfigTest, MistakesNameFileLineColumnAndWhatWasExpected) {
       {"global: [1, 2\n", "", ""},  // malformed YAML: position from the parser
       {"sources:\n  - name: a\n    type: engine\n    options: [x]\n", "4:14", "expected a mapping"},
       {"storage:\n  keep: 3d\n", "2:3", "unknown key 'keep' in storage"},
+      {"storage:\n  retention: 1d\n  downsample_after: 2d\n", "2:3",
+       "must be shorter than retention"},
+      {"rules:\n  - alert: A\n    type: trend\n    serie: x\n", "4:5", "unknown key 'serie'"},
+      {"rules:\n  - alert: A\n    type: slope\n", "3:11", "unknown type 'slope'"},
+      {"rules:\n  - alert: A\n    type: threshold\n    series: x\n", "2:5",
+       "needs 'threshold'"},
+      {"rules:\n  - alert: A\n    type: threshold\n    series: x\n    op: '=~'\n"
+       "    threshold: 1\n",
+       "5:9", "unknown op '=~'"},
+      {"rules:\n  - alert: A\n    type: trend\n    series: x\n    floor: lots\n", "5:12",
+       "expected a number"},
+      {"rules:\n  - alert: A\n    type: trend\n    series: x\n    min_r_squared: 2\n", "2:5",
+       "min_r_squared"},
+      {"rules:\n  - alert: A\n    type: trend\n    series: x\n    annotations:\n"
+       "      summary: '{{ $nope }}'\n",
+       "2:5", "nope"},
+      {"rules:\n  - alert: A\n    type: trend\n    series: x\n  - alert: A\n    type: trend\n"
+       "    series: y\n",
+       "5:12", "duplicate rule alert 'A'"},
+      {"receivers:\n  - name: ops\n", "2:5", "'url' is required"},
+      {"receivers:\n  - name: ops\n    url: ftp://x\n", "3:10", "http:// or https://"},
+      {"receivers:\n  - name: ops\n    url: http://x\n    send_resolved: maybe\n", "4:20",
+       "expected true or false"},
+      {"receivers:\n  - name: ops\n    type: email\n    url: http://x\n", "3:11",
+       "unknown type 'email'"},
   };
   for (const BadCase& c : cases) {
     auto r = ParseConfig(c.yaml, "conf.yaml");
@@ -91,6 +116,75 @@ TEST(ConfigTest, MistakesNameFileLineColumnAndWhatWasExpected) {
     EXPECT_THAT(r.status().message(), HasSubstr(std::string("conf.yaml:") + c.where)) << c.yaml;
     EXPECT_THAT(r.status().message(), HasSubstr(c.what)) << c.yaml;
   }
+}
+
+TEST(ConfigTest, RulesAndReceivers) {
+  auto c = ParseConfig(R"(
+global:
+  external_url: http://statewatch.example:9465
+rules:
+  - alert: OrdersJoinGrowing
+    type: trend
+    series: statewatch_state_keys
+    matchers: {job: cdc, state: orders_join}
+    window: 12h
+    min_samples: 20
+    min_r_squared: 0.95
+    floor: 1e4
+    limit: 2GiB
+    for: 30m
+    keep_firing_for: 10m
+    labels: {severity: critical}
+    annotations:
+      summary: 'State {{ $labels.state }} grows {{ $value | humanize }} keys/h'
+  - alert: HitRatioLow
+    type: threshold
+    series: statewatch_rocksdb_block_cache_hit_ratio
+    op: '<'
+    threshold: 0.9
+    for: 0s
+receivers:
+  - name: ops
+    url: http://127.0.0.1:5001/alerts
+    timeout: 3s
+    send_resolved: false
+    repeat_interval: 1h
+)",
+                       "statewatch.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->external_url, "http://statewatch.example:9465");
+  ASSERT_EQ(c->rules.size(), 2u);
+  const rules::RuleSpec& trend = c->rules[0];
+  EXPECT_EQ(trend.type, rules::RuleType::kTrend);
+  EXPECT_EQ(trend.matchers,
+            (rules::Labels{{"job", "cdc"}, {"state", "orders_join"}}));  // sorted by name
+  EXPECT_EQ(trend.window, std::chrono::hours(12));
+  EXPECT_EQ(trend.min_samples, 20u);
+  EXPECT_DOUBLE_EQ(trend.min_r_squared, 0.95);
+  EXPECT_DOUBLE_EQ(trend.floor, 1e4);
+  EXPECT_DOUBLE_EQ(trend.limit.value(), 2.0 * 1024 * 1024 * 1024);
+  EXPECT_EQ(trend.for_duration, std::chrono::minutes(30));
+  EXPECT_EQ(trend.keep_firing_for, std::chrono::minutes(10));
+  EXPECT_EQ(trend.labels, (rules::Labels{{"severity", "critical"}}));
+  const rules::RuleSpec& threshold = c->rules[1];
+  EXPECT_EQ(threshold.op, rules::CompareOp::kLess);
+  EXPECT_DOUBLE_EQ(threshold.threshold, 0.9);
+  EXPECT_EQ(threshold.for_duration, std::chrono::milliseconds(0));
+  ASSERT_EQ(c->receivers.size(), 1u);
+  EXPECT_EQ(c->receivers[0].type, "webhook");
+  EXPECT_EQ(c->receivers[0].timeout, std::chrono::seconds(3));
+  EXPECT_FALSE(c->receivers[0].send_resolved);
+  EXPECT_EQ(c->receivers[0].repeat_interval, std::chrono::hours(1));
+}
+
+TEST(ConfigTest, WithoutARulesSectionTheBuiltInRulesApply) {
+  auto defaults = ParseConfig("global:\n  scrape_interval: 5s\n", "a.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->rules.size(), rules::DefaultRules().size());
+  EXPECT_FALSE(defaults->rules.empty());
+  auto none = ParseConfig("rules: []\n", "b.yaml");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->rules.empty());
 }
 
 TEST(ConfigTest, UnreadableFileIsAnIOErrorNamingIt) {

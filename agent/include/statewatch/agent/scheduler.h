@@ -1,0 +1,37 @@
+// Scheduler: runs an Agent on Boost.Asio timers — each source on its own interval, rule
+// evaluation on global.evaluation_interval, outbox delivery when something is due, retention
+// hourly — and handles the signals a daemon must: SIGTERM/SIGINT stop gracefully (every cycle
+// in progress finishes; nothing new starts), SIGHUP reloads the config.
+//
+// Each source and each stage runs on its own strand: one collector never overlaps itself, slow
+// sources do not delay others, and evaluation never waits for a collection.
+//
+// Thread-safety: Run blocks the calling thread (plus `threads - 1` helpers); Shutdown may be
+// called from any thread, any number of times.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "statewatch/agent/agent.h"
+
+namespace statewatch::agent {
+
+class Scheduler {
+ public:
+  explicit Scheduler(Agent* agent, int threads = 2);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Runs until Shutdown() (or a SIGTERM/SIGINT when handle_signals). Returns once every
+  // in-flight cycle has finished.
+  void Run(bool handle_signals);
+  void Shutdown();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace statewatch::agent

@@ -1,0 +1,72 @@
+// A real HTTP webhook receiver on a free loopback port, for tests: records every request and
+// answers with a status the test chooses (200 by default; e.g. 500 to simulate an outage).
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace statewatch::testing {
+
+class WebhookReceiver {
+ public:
+  struct Request {
+    std::string path;
+    std::string body;
+    httplib::Headers headers;
+    int answered = 0;  // the status it got
+  };
+
+  WebhookReceiver() {
+    server_.Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu_);
+      res.status = status_;
+      requests_.push_back({req.path, req.body, req.headers, status_});
+      cv_.notify_all();
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    // Bound before the thread starts: the kernel queues connections until accept() runs.
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // httplib's stop() is a no-op until listen has begun, so a receiver destroyed at once
+    // would never stop: wait for the accept loop before handing the receiver out.
+    while (!server_.is_running()) std::this_thread::yield();
+  }
+  ~WebhookReceiver() {
+    server_.stop();
+    thread_.join();
+  }
+
+  int port() const { return port_; }
+  std::string url(const std::string& path = "/alerts") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  void set_status(int status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = status;
+  }
+  std::vector<Request> requests() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+  // Waits until at least n requests arrived; false after `timeout` (a failing test, not a sleep).
+  bool WaitForRequests(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
+  }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int status_ = 200;
+  std::vector<Request> requests_;
+};
+
+}  // namespace statewatch::testing
