@@ -38,18 +38,16 @@ struct Agent::Metrics {
           .Name("statewatch_collector_samples")
           .Help("Samples the source's last collection produced.")
           .Register(registry);
-  prometheus::Gauge& rule_duration =
-      prometheus::BuildGauge()
-          .Name("statewatch_rule_evaluation_duration_seconds")
-          .Help("How long the last evaluation of all rules took.")
-          .Register(registry)
-          .Add({});
-  prometheus::Counter& rule_evaluations =
-      prometheus::BuildCounter()
-          .Name("statewatch_rule_evaluations_total")
-          .Help("Rule evaluation cycles run.")
-          .Register(registry)
-          .Add({});
+  prometheus::Gauge& rule_duration = prometheus::BuildGauge()
+                                         .Name("statewatch_rule_evaluation_duration_seconds")
+                                         .Help("How long the last evaluation of all rules took.")
+                                         .Register(registry)
+                                         .Add({});
+  prometheus::Counter& rule_evaluations = prometheus::BuildCounter()
+                                              .Name("statewatch_rule_evaluations_total")
+                                              .Help("Rule evaluation cycles run.")
+                                              .Register(registry)
+                                              .Add({});
   prometheus::Family<prometheus::Gauge>& alerts =
       prometheus::BuildGauge()
           .Name("statewatch_alerts")
@@ -129,12 +127,12 @@ Status EnsureDirectory(const std::string& path) {
   if (path.empty()) return Status::InvalidArgument("--storage.path must not be empty");
   struct stat st {};
   if (stat(path.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return Status::IOError("storage path " + path + " is not a directory");
+    if (!S_ISDIR(st.st_mode))
+      return Status::IOError("storage path " + path + " is not a directory");
     return Status::OK();
   }
   if (mkdir(path.c_str(), 0750) != 0) {
-    return Status::IOError("cannot create storage directory " + path + ": " +
-                           std::strerror(errno));
+    return Status::IOError("cannot create storage directory " + path + ": " + std::strerror(errno));
   }
   return Status::OK();
 }
@@ -214,8 +212,8 @@ Result<std::shared_ptr<Agent::Pipeline>> Agent::Build(
     const Config& config, const std::vector<rules::Alert>& restore) const {
   auto p = std::make_shared<Pipeline>();
   p->config = config;
-  p->external_url = config.external_url.empty() ? "http://" + options_.listen_address
-                                                : config.external_url;
+  p->external_url =
+      config.external_url.empty() ? "http://" + options_.listen_address : config.external_url;
   while (!p->external_url.empty() && p->external_url.back() == '/') p->external_url.pop_back();
 
   for (const SourceConfig& sc : config.sources) {
@@ -476,9 +474,13 @@ bool Agent::ready() const {
   return true;
 }
 
-Config Agent::config() const { return pipeline()->config; }
+Config Agent::config() const {
+  return pipeline()->config;
+}
 
-const std::string& Agent::external_url() const { return pipeline()->external_url; }
+const std::string& Agent::external_url() const {
+  return pipeline()->external_url;
+}
 
 std::vector<SourceStatus> Agent::Sources() const {
   std::vector<SourceStatus> out;

@@ -129,8 +129,8 @@ class Reader {
   Status Rule(const YAML::Node& node, rules::RuleSpec* out) const {
     SW_RETURN_IF_ERROR(CheckMap(node, "a rule",
                                 {"alert", "type", "series", "matchers", "window", "min_samples",
-                                 "min_r_squared", "floor", "limit", "op", "threshold",
-                                 "ttl_series", "for", "keep_firing_for", "labels", "annotations"}));
+                                 "min_r_squared", "floor", "limit", "op", "threshold", "ttl_series",
+                                 "for", "keep_firing_for", "labels", "annotations"}));
     if (!node["alert"]) return Error(node.Mark(), "rule: 'alert' is required");
     SW_RETURN_IF_ERROR(String(node["alert"], "rule alert", &out->alert));
     const std::string what = "rule '" + out->alert + "'";
@@ -139,20 +139,23 @@ class Reader {
     SW_RETURN_IF_ERROR(String(node["type"], what + " type", &type));
     std::optional<rules::RuleType> parsed = rules::ParseRuleType(type);
     if (!parsed) {
-      return Error(node["type"].Mark(), what + ": unknown type '" + type +
-                                            "' (known: trend, threshold, missing_ttl)");
+      return Error(node["type"].Mark(),
+                   what + ": unknown type '" + type + "' (known: trend, threshold, missing_ttl)");
     }
     out->type = *parsed;
     if (out->type == rules::RuleType::kMissingTtl) out->series = "statewatch_state_keys";
     if (node["series"]) SW_RETURN_IF_ERROR(String(node["series"], what + " series", &out->series));
     if (out->series.empty()) return Error(node.Mark(), what + ": 'series' is required");
-    if (node["matchers"]) SW_RETURN_IF_ERROR(LabelSet(node["matchers"], what + " matchers", &out->matchers));
-    if (node["window"]) SW_RETURN_IF_ERROR(Duration(node["window"], what + " window", &out->window));
+    if (node["matchers"])
+      SW_RETURN_IF_ERROR(LabelSet(node["matchers"], what + " matchers", &out->matchers));
+    if (node["window"])
+      SW_RETURN_IF_ERROR(Duration(node["window"], what + " window", &out->window));
     if (node["min_samples"]) {
       SW_RETURN_IF_ERROR(Count(node["min_samples"], what + " min_samples", &out->min_samples));
     }
     if (node["min_r_squared"]) {
-      SW_RETURN_IF_ERROR(Number(node["min_r_squared"], what + " min_r_squared", &out->min_r_squared));
+      SW_RETURN_IF_ERROR(
+          Number(node["min_r_squared"], what + " min_r_squared", &out->min_r_squared));
     }
     if (node["floor"]) SW_RETURN_IF_ERROR(Number(node["floor"], what + " floor", &out->floor));
     if (node["limit"]) {
@@ -165,7 +168,8 @@ class Reader {
       SW_RETURN_IF_ERROR(String(node["op"], what + " op", &op));
       std::optional<rules::CompareOp> parsed_op = rules::ParseCompareOp(op);
       if (!parsed_op) {
-        return Error(node["op"].Mark(), what + ": unknown op '" + op + "' (known: < <= > >= == !=)");
+        return Error(node["op"].Mark(),
+                     what + ": unknown op '" + op + "' (known: < <= > >= == !=)");
       }
       out->op = *parsed_op;
     }
@@ -178,12 +182,14 @@ class Reader {
     if (node["ttl_series"]) {
       SW_RETURN_IF_ERROR(String(node["ttl_series"], what + " ttl_series", &out->ttl_series));
     }
-    if (node["for"]) SW_RETURN_IF_ERROR(DurationOrZero(node["for"], what + " for", &out->for_duration));
+    if (node["for"])
+      SW_RETURN_IF_ERROR(DurationOrZero(node["for"], what + " for", &out->for_duration));
     if (node["keep_firing_for"]) {
-      SW_RETURN_IF_ERROR(
-          DurationOrZero(node["keep_firing_for"], what + " keep_firing_for", &out->keep_firing_for));
+      SW_RETURN_IF_ERROR(DurationOrZero(node["keep_firing_for"], what + " keep_firing_for",
+                                        &out->keep_firing_for));
     }
-    if (node["labels"]) SW_RETURN_IF_ERROR(LabelSet(node["labels"], what + " labels", &out->labels));
+    if (node["labels"])
+      SW_RETURN_IF_ERROR(LabelSet(node["labels"], what + " labels", &out->labels));
     if (node["annotations"]) {
       SW_RETURN_IF_ERROR(StringMap(node["annotations"], what + " annotations", &out->annotations));
     }
@@ -203,7 +209,8 @@ class Reader {
     const std::string what = "receiver '" + out->name + "'";
     if (node["type"]) SW_RETURN_IF_ERROR(String(node["type"], what + " type", &out->type));
     if (out->type != "webhook") {
-      return Error(node["type"].Mark(), what + ": unknown type '" + out->type + "' (known: webhook)");
+      return Error(node["type"].Mark(),
+                   what + ": unknown type '" + out->type + "' (known: webhook)");
     }
     if (!node["url"]) return Error(node.Mark(), what + ": 'url' is required");
     SW_RETURN_IF_ERROR(String(node["url"], what + " url", &out->url));
@@ -218,7 +225,8 @@ class Reader {
       SW_RETURN_IF_ERROR(
           String(node["hmac_secret_file"], what + " hmac_secret_file", &out->hmac_secret_file));
     }
-    if (node["timeout"]) SW_RETURN_IF_ERROR(Duration(node["timeout"], what + " timeout", &out->timeout));
+    if (node["timeout"])
+      SW_RETURN_IF_ERROR(Duration(node["timeout"], what + " timeout", &out->timeout));
     if (node["send_resolved"]) {
       SW_RETURN_IF_ERROR(Bool(node["send_resolved"], what + " send_resolved", &out->send_resolved));
     }
@@ -287,8 +295,8 @@ class Reader {
       }
     }
     if (const YAML::Node storage = root["storage"]) {
-      SW_RETURN_IF_ERROR(CheckMap(storage, "storage",
-                                  {"retention", "downsample_after", "downsample_resolution"}));
+      SW_RETURN_IF_ERROR(
+          CheckMap(storage, "storage", {"retention", "downsample_after", "downsample_resolution"}));
       if (storage["retention"]) {
         SW_RETURN_IF_ERROR(Duration(storage["retention"], "storage.retention", &config.retention));
       }
@@ -298,7 +306,8 @@ class Reader {
       }
       if (storage["downsample_resolution"]) {
         SW_RETURN_IF_ERROR(Duration(storage["downsample_resolution"],
-                                    "storage.downsample_resolution", &config.downsample_resolution));
+                                    "storage.downsample_resolution",
+                                    &config.downsample_resolution));
       }
       if (config.downsample_after >= config.retention) {
         return Error(storage.Mark(), "storage: downsample_after (" +

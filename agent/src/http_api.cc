@@ -26,7 +26,9 @@ std::string ValueString(double v) {
   return std::string(buffer, end);
 }
 
-double Seconds(int64_t millis) { return static_cast<double>(millis) / 1e3; }
+double Seconds(int64_t millis) {
+  return static_cast<double>(millis) / 1e3;
+}
 
 void Json(httplib::Response& res, const ordered_json& data) {
   ordered_json body;
@@ -143,7 +145,9 @@ HttpApi::HttpApi(Agent* agent) : agent_(agent), server_(std::make_unique<httplib
   Routes();
 }
 
-HttpApi::~HttpApi() { Stop(); }
+HttpApi::~HttpApi() {
+  Stop();
+}
 
 Status HttpApi::Start(const std::string& listen_address) {
   std::string host;

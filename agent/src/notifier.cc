@@ -116,9 +116,9 @@ Status Notifier::Queue(const std::vector<rules::AlertTransition>& transitions,
     const rules::Alert& alert = t.alert;
     if (alert.state == rules::AlertState::kInactive && t.from == rules::AlertState::kFiring) {
       last_slot_.erase(alert.fingerprint);
-      SW_RETURN_IF_ERROR(enqueue(alert, NotificationStatus::kResolved,
-                                 alert.fingerprint + "|resolved|" +
-                                     std::to_string(alert.fired_at_millis)));
+      SW_RETURN_IF_ERROR(
+          enqueue(alert, NotificationStatus::kResolved,
+                  alert.fingerprint + "|resolved|" + std::to_string(alert.fired_at_millis)));
     }
   }
   for (const rules::Alert& alert : alerts) {

@@ -163,7 +163,9 @@ Scheduler::Scheduler(Agent* agent, int threads) : impl_(std::make_unique<Impl>(a
   });
 }
 
-Scheduler::~Scheduler() { impl_->agent->SetReloadListener(nullptr); }
+Scheduler::~Scheduler() {
+  impl_->agent->SetReloadListener(nullptr);
+}
 
 void Scheduler::Run(bool handle_signals) {
   Impl& m = *impl_;
@@ -188,6 +190,8 @@ void Scheduler::Run(bool handle_signals) {
   spdlog::info("scheduler stopped");
 }
 
-void Scheduler::Shutdown() { impl_->Stop(); }
+void Scheduler::Shutdown() {
+  impl_->Stop();
+}
 
 }  // namespace statewatch::agent

@@ -9,8 +9,9 @@ constexpr std::pair<std::string_view, std::string_view> kHelp[] = {
     {"statewatch_state_keys", "Keys (key, namespace pairs) in a keyed state."},
     {"statewatch_state_ttl_seconds", "The state's TTL; 0 when it has none."},
     {"statewatch_state_expired_total", "Expired entries removed, by cleanup strategy."},
-    {"statewatch_rocksdb_estimate_num_keys", "rocksdb.estimate-num-keys of a column family "
-                                             "(an estimate: overwrites and deletes skew it)."},
+    {"statewatch_rocksdb_estimate_num_keys",
+     "rocksdb.estimate-num-keys of a column family "
+     "(an estimate: overwrites and deletes skew it)."},
     {"statewatch_rocksdb_block_cache_hit_ratio",
      "Block cache hits / lookups over the last collection interval."},
     {"statewatch_rocksdb_pending_compaction_bytes",

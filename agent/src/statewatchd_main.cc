@@ -11,7 +11,8 @@
 
 int main(int argc, char** argv) {
   using namespace statewatch;
-  CLI::App app{"statewatchd: watches keyed state and RocksDB, alerts before state outgrows its job"};
+  CLI::App app{
+      "statewatchd: watches keyed state and RocksDB, alerts before state outgrows its job"};
   agent::AgentOptions options;
   options.config_file = "/etc/statewatch/statewatch.yaml";
   options.storage_path = "/var/lib/statewatch";

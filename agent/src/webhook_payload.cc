@@ -1,9 +1,8 @@
 #include "statewatch/agent/webhook_payload.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <ctime>
+#include <nlohmann/json.hpp>
 
 namespace statewatch::agent {
 namespace {
@@ -50,8 +49,8 @@ std::string BuildWebhookPayload(const std::string& receiver, const std::string& 
   a["status"] = status_text;
   a["labels"] = LabelsJson(alert.labels);
   a["annotations"] = annotations;
-  a["startsAt"] = FormatRfc3339(alert.fired_at_millis != 0 ? alert.fired_at_millis
-                                                           : alert.active_at_millis);
+  a["startsAt"] =
+      FormatRfc3339(alert.fired_at_millis != 0 ? alert.fired_at_millis : alert.active_at_millis);
   a["endsAt"] = resolved ? FormatRfc3339(alert.resolved_at_millis) : "0001-01-01T00:00:00Z";
   a["generatorURL"] = external_url + "/api/v1/alerts?fingerprint=" + alert.fingerprint;
   a["fingerprint"] = alert.fingerprint;

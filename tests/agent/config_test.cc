@@ -87,8 +87,7 @@ TEST(ConfigTest, MistakesNameFileLineColumnAndWhatWasExpected) {
        "must be shorter than retention"},
       {"rules:\n  - alert: A\n    type: trend\n    serie: x\n", "4:5", "unknown key 'serie'"},
       {"rules:\n  - alert: A\n    type: slope\n", "3:11", "unknown type 'slope'"},
-      {"rules:\n  - alert: A\n    type: threshold\n    series: x\n", "2:5",
-       "needs 'threshold'"},
+      {"rules:\n  - alert: A\n    type: threshold\n    series: x\n", "2:5", "needs 'threshold'"},
       {"rules:\n  - alert: A\n    type: threshold\n    series: x\n    op: '=~'\n"
        "    threshold: 1\n",
        "5:9", "unknown op '=~'"},

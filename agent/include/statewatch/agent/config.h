@@ -13,10 +13,9 @@
 //     downsample_resolution: 5m    # default 5m
 //   sources:
 //     - name: cdc                  # required, unique; the `source` label
-//       type: rocksdb_dir          # a registered collector type (statewatch check-config lists them)
-//       job: cdc                   # default: the name
-//       interval: 30s              # default: global.scrape_interval
-//       options:                   # per type; checked by the collector
+//       type: rocksdb_dir          # a registered collector type (statewatch check-config lists
+//       them) job: cdc                   # default: the name interval: 30s              # default:
+//       global.scrape_interval options:                   # per type; checked by the collector
 //         path: /var/lib/job/state
 //   rules:                         # absent: the built-in rules; []: none
 //     - alert: StateGrowingWithoutBound

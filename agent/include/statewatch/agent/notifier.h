@@ -62,7 +62,8 @@ class Notifier {
     std::string external_url;
     std::chrono::milliseconds initial_backoff = std::chrono::seconds(1);
     std::chrono::milliseconds max_backoff = std::chrono::minutes(5);
-    // statewatch_notifications_total{receiver, result="delivered"|"retried"|"dropped"}; may be null.
+    // statewatch_notifications_total{receiver, result="delivered"|"retried"|"dropped"}; may be
+    // null.
     prometheus::Family<prometheus::Counter>* notifications = nullptr;
   };
 
