@@ -295,12 +295,14 @@ Status Agent::CollectSource(const std::string& name) {
     source.status.last_collect_millis = now;
     source.status.last_duration_seconds = seconds;
     source.status.last_samples = out.size();
-    source.collected = true;
     source.latest = out;
+    // Gauges before `collected`: once /-/ready says every source was collected, /metrics
+    // shows each one's outcome.
+    source.up->Set(status.ok() ? 1 : 0);
+    source.duration->Set(seconds);
+    source.samples->Set(static_cast<double>(out.size()));
+    source.collected = true;
   }
-  source.up->Set(status.ok() ? 1 : 0);
-  source.duration->Set(seconds);
-  source.samples->Set(static_cast<double>(out.size()));
   // Log a failing source once when it goes down and once when it recovers, not every cycle.
   if (!status.ok() && was_up) {
     spdlog::error("source '{}' ({}) failed: {}", name, source.config.type, status.ToString());

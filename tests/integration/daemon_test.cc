@@ -1,0 +1,219 @@
+// statewatchd as a process: the real binary, its flags, signals and exit codes, a real RocksDB
+// directory as its source and a real webhook receiver. What the unit tests cannot show: that
+// the binary wires everything, that SIGKILL loses no queued alert, that SIGTERM exits 0 and a
+// bad config file exits 1 naming FILE:LINE:COLUMN.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <rocksdb/db.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "agent/webhook_receiver.h"
+#include "embedded-state/test_util.h"
+#include "integration/daemon_process.h"
+
+namespace statewatch {
+namespace {
+
+using statewatch::testing::ChildProcess;
+using statewatch::testing::TempDir;
+using statewatch::testing::WebhookReceiver;
+using ::testing::HasSubstr;
+
+// A RocksDB directory with `keys` keys in the default column family and in "orders", closed
+// again (the daemon opens it as a secondary, as it would a live job's).
+void MakeDatabase(const std::string& path, int keys) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"orders", rocksdb::ColumnFamilyOptions()}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, path, cfs, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  for (int i = 0; i < keys; ++i) {
+    ASSERT_TRUE(db->Put({}, handles[1], "order-" + std::to_string(i), "v").ok());
+  }
+  ASSERT_TRUE(db->Flush({}, handles[1]).ok());
+  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  std::string config() const { return dir_.Sub("statewatch.yaml"); }
+
+  // A config watching the test database and one missing directory, with a rule that fires at
+  // once (keys > 0, for: 0s) and the receiver at `url`.
+  void WriteConfig(const std::string& url) {
+    std::ofstream(config()) << "global:\n"
+                               "  scrape_interval: 200ms\n"
+                               "  evaluation_interval: 200ms\n"
+                               "sources:\n"
+                               "  - name: orders-db\n"
+                               "    type: rocksdb_dir\n"
+                               "    job: cdc\n"
+                               "    options:\n"
+                               "      path: "
+                            << dir_.Sub("db")
+                            << "\n"
+                               "  - name: gone\n"
+                               "    type: rocksdb_dir\n"
+                               "    options:\n"
+                               "      path: "
+                            << dir_.Sub("no-such-db")
+                            << "\n"
+                               "rules:\n"
+                               "  - alert: OrdersPresent\n"
+                               "    type: threshold\n"
+                               "    series: statewatch_rocksdb_estimate_num_keys\n"
+                               "    matchers: {cf: orders}\n"
+                               "    op: '>'\n"
+                               "    threshold: 0\n"
+                               "    annotations:\n"
+                               "      summary: 'column family {{ $labels.cf }} holds keys'\n"
+                               "receivers:\n"
+                               "  - name: ops\n"
+                               "    url: "
+                            << url << "\n    timeout: 2s\n";
+  }
+
+  // Each start logs to its own file (`log`), so a restart's lines are its own.
+  std::unique_ptr<ChildProcess> StartDaemon(const std::string& log = "statewatchd.log") {
+    return std::make_unique<ChildProcess>(
+        std::vector<std::string>{STATEWATCHD_PATH, "--config.file=" + config(),
+                                 "--storage.path=" + dir_.Sub("data"),
+                                 "--web.listen-address=127.0.0.1:0", "--log.level=debug"},
+        dir_.Sub(log));
+  }
+
+  // The port the daemon logged ("listening on 127.0.0.1:PORT"), or -1.
+  static int PortOf(ChildProcess& d) {
+    std::optional<std::string> port = d.WaitForLog("listening on 127\\.0\\.0\\.1:(\\d+)");
+    return port ? std::stoi(*port) : -1;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(DaemonTest, ServesReloadsOnSighupAndStopsOnSigterm) {
+  MakeDatabase(dir_.Sub("db"), 500);
+  WebhookReceiver receiver;
+  WriteConfig(receiver.url());
+  auto daemon = StartDaemon();
+  const int port = PortOf(*daemon);
+  ASSERT_GT(port, 0) << daemon->Log();
+  httplib::Client client("127.0.0.1", port);
+  ASSERT_TRUE(daemon->WaitForLog("source 'gone' \\(rocksdb_dir\\) failed")) << daemon->Log();
+  EXPECT_EQ(client.Get("/-/healthy")->status, 200);
+  // Ready once every source was collected once (whatever the outcome).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (client.Get("/-/ready")->status != 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling /-/ready
+  }
+  ASSERT_EQ(client.Get("/-/ready")->status, 200);
+
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  // The live source is up and its signals are exported; the missing one is down, named, and
+  // did not stop the other.
+  EXPECT_THAT(
+      metrics->body,
+      HasSubstr("statewatch_collector_up{collector=\"rocksdb_dir\",source=\"orders-db\"} 1"));
+  EXPECT_THAT(metrics->body,
+              HasSubstr("statewatch_collector_up{collector=\"rocksdb_dir\",source=\"gone\"} 0"));
+  EXPECT_THAT(metrics->body, HasSubstr("statewatch_rocksdb_estimate_num_keys{cf=\"orders\""));
+  auto sources = nlohmann::json::parse(client.Get("/api/v1/sources")->body);
+  EXPECT_THAT(sources.dump(), HasSubstr("no-such-db"));
+
+  // SIGHUP with a broken file: logged, exported, the old config keeps running.
+  std::ofstream(config()) << "global:\n  scrape_interval: soon\n";
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(
+      daemon->WaitForLog("reloading .* failed; keeping the running config: .*"
+                         "statewatch\\.yaml:2:20"))
+      << daemon->Log();
+  EXPECT_THAT(client.Get("/metrics")->body,
+              HasSubstr("statewatch_config_last_reload_successful 0"));
+  EXPECT_EQ(client.Get("/-/healthy")->status, 200);
+
+  // SIGTERM: finishes the cycle in progress and exits 0.
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(), 0) << daemon->Log();
+  EXPECT_THAT(daemon->Log(), HasSubstr("statewatchd stopped"));
+}
+
+TEST_F(DaemonTest, QueuedAlertSurvivesSigkillAndIsDeliveredAfterRestart) {
+  MakeDatabase(dir_.Sub("db"), 500);
+  WebhookReceiver receiver;
+  receiver.set_status(503);  // the receiver is down: the alert stays in the outbox
+  WriteConfig(receiver.url());
+  std::string first_body;
+  {
+    auto daemon = StartDaemon();
+    ASSERT_GT(PortOf(*daemon), 0) << daemon->Log();
+    ASSERT_TRUE(receiver.WaitForRequests(1)) << daemon->Log();
+    first_body = receiver.requests()[0].body;
+    daemon->Signal(SIGKILL);
+    EXPECT_EQ(daemon->Wait(), 128 + SIGKILL);
+  }
+  const auto first = nlohmann::json::parse(first_body);
+  ASSERT_EQ(first["alerts"][0]["labels"]["alertname"], "OrdersPresent");
+
+  receiver.set_status(200);
+  const size_t attempts = receiver.requests().size();
+  auto daemon = StartDaemon("restarted.log");
+  ASSERT_GT(PortOf(*daemon), 0) << daemon->Log();
+  ASSERT_TRUE(receiver.WaitForRequests(attempts + 1)) << daemon->Log();
+  const auto requests = receiver.requests();
+  const auto delivered = nlohmann::json::parse(requests[attempts].body);
+  EXPECT_EQ(requests[attempts].answered, 200);
+  // The very notification queued before the kill (same alert, same start), not a new alert.
+  EXPECT_EQ(delivered["alerts"][0]["fingerprint"], first["alerts"][0]["fingerprint"]);
+  EXPECT_EQ(delivered["alerts"][0]["startsAt"], first["alerts"][0]["startsAt"]);
+  EXPECT_EQ(delivered["status"], "firing");
+  EXPECT_EQ(delivered["alerts"][0]["annotations"]["summary"], "column family orders holds keys");
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(), 0) << daemon->Log();
+  // Delivered once: the restored alert was not queued a second time.
+  size_t accepted = 0;
+  for (const auto& r : receiver.requests()) accepted += r.answered == 200 ? 1 : 0;
+  EXPECT_EQ(accepted, 1u);
+}
+
+TEST_F(DaemonTest, BadConfigExitsOneNamingFileLineAndColumn) {
+  std::ofstream(config()) << "sources:\n"
+                             "  - name: db\n"
+                             "    type: rocksdb_dir\n"
+                             "    intervall: 30s\n";
+  ChildProcess daemon({STATEWATCHD_PATH, "--config.file=" + config(),
+                       "--storage.path=" + dir_.Sub("data"), "--web.listen-address=127.0.0.1:0"},
+                      dir_.Sub("statewatchd.log"));
+  EXPECT_EQ(daemon.Wait(), 1);
+  EXPECT_THAT(daemon.Log(), HasSubstr("statewatch.yaml:4:5"));
+  EXPECT_THAT(daemon.Log(), HasSubstr("unknown key 'intervall'"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("data")));  // nothing created on a bad config
+
+  ChildProcess check({STATEWATCH_PATH, "check-config", config()}, dir_.Sub("check.log"));
+  EXPECT_EQ(check.Wait(), 1);
+  EXPECT_THAT(check.Log(), HasSubstr("statewatch.yaml:4:5"));
+
+  std::ofstream(config()) << "sources:\n  - name: db\n    type: rocksdb_dir\n"
+                             "    options: {path: /var/lib/db}\n";
+  ChildProcess good({STATEWATCH_PATH, "check-config", config()}, dir_.Sub("good.log"));
+  EXPECT_EQ(good.Wait(), 0) << good.Log();
+  EXPECT_THAT(good.Log(), HasSubstr("SUCCESS"));
+
+  // A missing file is named too.
+  ChildProcess missing({STATEWATCHD_PATH, "--config.file=" + dir_.Sub("nope.yaml"),
+                        "--storage.path=" + dir_.Sub("data")},
+                       dir_.Sub("missing.log"));
+  EXPECT_EQ(missing.Wait(), 1);
+  EXPECT_THAT(missing.Log(), HasSubstr("nope.yaml"));
+}
+
+}  // namespace
+}  // namespace statewatch
