@@ -80,6 +80,16 @@ Status CdcPipeline::Emit(const std::string& segment, int64_t delta_cents) {
   return revenue_->Add(delta_cents);
 }
 
+Status CdcPipeline::AdvanceClock(std::chrono::milliseconds d) {
+  clock_->Advance(d);
+  if (!options_.on_tick) return Status::OK();
+  const int64_t now = clock_->NowMillis();
+  if (next_tick_millis_ == 0) next_tick_millis_ = now + options_.tick.count();
+  if (now < next_tick_millis_) return Status::OK();
+  next_tick_millis_ += options_.tick.count();
+  return options_.on_tick();
+}
+
 Status CdcPipeline::OnCustomer(const std::string& customer_id, const std::string& segment) {
   SW_RETURN_IF_ERROR(join_->SetCurrentKey(customer_id));
   SW_RETURN_IF_ERROR(customer_segment_->Update(segment));
@@ -125,7 +135,7 @@ Status CdcPipeline::RunDay() {
     const int64_t c = first_new + i;
     const char* segment = kSegments[c % 4];
     SW_RETURN_IF_ERROR(OnCustomer(CustomerId(c), segment));
-    clock_->Advance(std::chrono::milliseconds(step_ms));
+    SW_RETURN_IF_ERROR(AdvanceClock(std::chrono::milliseconds(step_ms)));
     ++events_;
     for (int j = 0; j < orders_per_customer; ++j) {
       std::string order_id;
@@ -154,7 +164,7 @@ Status CdcPipeline::RunDay() {
         }
       }
       SW_RETURN_IF_ERROR(OnOrder(order_id, CustomerId(customer), amount(rng_)));
-      clock_->Advance(std::chrono::milliseconds(step_ms));
+      SW_RETURN_IF_ERROR(AdvanceClock(std::chrono::milliseconds(step_ms)));
       ++events_;
     }
   }

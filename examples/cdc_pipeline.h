@@ -16,7 +16,9 @@
 // Thread-safety: one thread drives a pipeline.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -38,6 +40,11 @@ struct CdcPipelineOptions {
   double order_update_fraction = 0.05;   // CDC updates of an earlier order's amount
   bool leaky = false;                    // join state without TTL
   uint64_t seed = 1;
+  // Called from RunDay on the pipeline's thread each time simulated time passes another
+  // `tick` — where a job that links statewatch's agent collects and evaluates (the heap
+  // backend's stats must be read on the thread that drives it). An error stops the day.
+  std::function<Status()> on_tick;
+  std::chrono::milliseconds tick = std::chrono::minutes(15);
 };
 
 class CdcPipeline {
@@ -64,6 +71,7 @@ class CdcPipeline {
   Status OnCustomer(const std::string& customer_id, const std::string& segment);
   Status OnOrder(const std::string& order_id, const std::string& customer_id, int64_t cents);
   Status Emit(const std::string& segment, int64_t delta_cents);
+  Status AdvanceClock(std::chrono::milliseconds d);
 
   CdcPipelineOptions options_;
   ManualClock* clock_;
@@ -71,6 +79,7 @@ class CdcPipeline {
   int day_ = 0;
   int64_t events_ = 0;
   int64_t next_order_ = 0;
+  int64_t next_tick_millis_ = 0;
   // The generator's memory of recent orders (not job state), for CDC updates.
   static constexpr size_t kRecentOrders = 1000;
   std::vector<std::pair<int64_t, int64_t>> recent_orders_;  // (order, customer)

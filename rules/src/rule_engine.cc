@@ -193,11 +193,15 @@ Judgement RuleEngine::Impl::Judge(const CompiledRule& rule, const Watch& w, int6
 
   j.ttl = TtlReading(rule, w.entry->first, now);
   const bool has_ttl = j.ttl && *j.ttl > 0;
-  // A state with a TTL grows for one TTL after it starts, then levels off or cycles: judge it
-  // only once the window lies entirely after that. Any series needs a whole window first.
+  // A state with a TTL grows until its first keys expire, then levels off or cycles: judge it
+  // only once the window lies entirely after that. A key lives for as long as it keeps being
+  // written plus one TTL, and a TTL is chosen at least as long as a key's active span (else
+  // state would expire while in use), so the count levels off within two TTLs — one TTL is
+  // not enough (the CDC example's order maps are written for 3 days under a 7-day TTL and
+  // grow for 10). Any series needs a whole window first.
   const double ttl_millis = has_ttl ? std::min(*j.ttl * 1e3, 1e15) : 0.0;
   const bool warming_up = static_cast<double>(now - s.first_millis) <
-                          static_cast<double>(spec.window.count()) + ttl_millis;
+                          static_cast<double>(spec.window.count()) + 2 * ttl_millis;
   if (spec.limit) j.seconds_to_limit = SecondsUntil(*j.fit, now, *spec.limit);
 
   if (spec.type == RuleType::kTrend) {

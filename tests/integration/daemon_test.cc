@@ -9,6 +9,8 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "agent/webhook_receiver.h"
 #include "embedded-state/test_util.h"
@@ -213,6 +215,50 @@ TEST_F(DaemonTest, BadConfigExitsOneNamingFileLineAndColumn) {
                        dir_.Sub("missing.log"));
   EXPECT_EQ(missing.Wait(), 1);
   EXPECT_THAT(missing.Log(), HasSubstr("nope.yaml"));
+}
+
+// The demo's job (scripts/demo) as fast as it runs: the leaky join state is named in an alert
+// within two simulated days; with its TTL in place nothing fires.
+TEST_F(DaemonTest, ExampleJobWithAgentAlertsOnTheLeakyJoinStateOnly) {
+#ifndef CDC_WATCHED_PATH
+  GTEST_SKIP() << "examples not built";
+#else
+  WebhookReceiver receiver;
+  std::ifstream in(CDC_WATCHED_CONFIG);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string yaml = text.str();
+  for (size_t at; (at = yaml.find("WEBHOOK_URL")) != std::string::npos;) {
+    yaml.replace(at, 11, receiver.url());
+  }
+  std::ofstream(config()) << yaml;
+  for (const bool leaky : {true, false}) {
+    const size_t before = receiver.requests().size();
+    std::vector<std::string> argv = {CDC_WATCHED_PATH,
+                                     "--config.file=" + config(),
+                                     "--storage.path=" + dir_.Sub(leaky ? "leaky" : "ttl"),
+                                     "--web.listen-address=127.0.0.1:0",
+                                     "--speed=0",
+                                     leaky ? "--days=2" : "--days=4"};
+    if (leaky) argv.push_back("--leaky");
+    ChildProcess job(argv, dir_.Sub(leaky ? "leaky.log" : "ttl.log"));
+    ASSERT_EQ(job.Wait(std::chrono::seconds(120)), 0) << job.Log();
+    std::set<std::string> named;
+    const auto requests = receiver.requests();
+    for (size_t i = before; i < requests.size(); ++i) {
+      const auto body = nlohmann::json::parse(requests[i].body);
+      if (body["alerts"][0]["labels"]["alertname"] == "StateWithoutTtlGrowing") {
+        named.insert(body["alerts"][0]["labels"]["state"].get<std::string>());
+      }
+    }
+    if (leaky) {
+      EXPECT_TRUE(named.count("customer_segment")) << job.Log();
+      EXPECT_FALSE(named.count("revenue"));  // the aggregate operator keeps its TTL
+    } else {
+      EXPECT_EQ(requests.size(), before) << job.Log();
+    }
+  }
+#endif
 }
 
 }  // namespace

@@ -178,12 +178,32 @@ TEST(RuleEngineTest, TtlPlateauDoesNotFireEvenWhenTheTtlIsLongerThanTheWindow) {
                   Ttl("sessions", ttl_hours * 3600)},
                  0, 5 * 1440);
     EXPECT_TRUE(rs.empty()) << "ttl " << ttl_hours << "h:\n" << Describe(rs);
-    // After TTL + window the state is judged, and judged bounded.
+    // After 2 × TTL + window the state is judged, and judged bounded.
     auto verdicts = engine.Verdicts(At(5 * 1440 - 1));
     ASSERT_EQ(verdicts.size(), 1u);
     EXPECT_EQ(verdicts[0].verdict, "bounded");
     EXPECT_EQ(verdicts[0].ttl, ttl_hours * 3600);
   }
+}
+
+TEST(RuleEngineTest, TtlStateWhoseKeysStayActiveForATtlDoesNotFire) {
+  // Each key is written for a day after it appears, then expires one TTL (a day) after its last
+  // write: the count rises for two days — a TTL longer than one TTL — and then plateaus.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> jitter(0, 20);
+  RuleEngine engine(DefaultRules());
+  auto rs = Simulate(engine,
+                     {Keys("orders",
+                           [&](int64_t m) {
+                             return 100.0 * static_cast<double>(std::min<int64_t>(m, 2 * 1440)) +
+                                    jitter(rng);
+                           }),
+                      Ttl("orders", 24 * 3600)},
+                     0, 6 * 1440);
+  EXPECT_TRUE(rs.empty()) << Describe(rs);
+  auto v = engine.Verdicts(At(6 * 1440 - 1));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].verdict, "bounded");
 }
 
 TEST(RuleEngineTest, TtlStateIsInsufficientDataDuringItsWarmUp) {
@@ -208,9 +228,9 @@ TEST(RuleEngineTest, TtlStateThatKeepsGrowingPastTtlPlusWindowFires) {
       2 * 1440);
   ASSERT_EQ(rs.size(), 2u) << Describe(rs);
   EXPECT_EQ(rs[0].t.alert.rule, "StateGrowingWithoutBound");
-  EXPECT_EQ(rs[0].minute, 30 * 60);  // TTL 6 h + window 24 h
+  EXPECT_EQ(rs[0].minute, 36 * 60);  // 2 × TTL 6 h + window 24 h
   EXPECT_EQ(rs[1].t.alert.state, AlertState::kFiring);
-  EXPECT_EQ(rs[1].minute, 31 * 60);
+  EXPECT_EQ(rs[1].minute, 37 * 60);
   EXPECT_EQ(rs[1].t.alert.values.at("ttl"), 6 * 3600);
   auto v = engine.Verdicts(At(2 * 1440 - 1));
   ASSERT_EQ(v.size(), 1u);

@@ -6,8 +6,9 @@
 //              fitted current level ≥ floor — and the series' history spans the whole window
 //              (a partial window would mistake the rising half of a daily cycle or a job's
 //              start-up ramp for a leak). TTL-aware: when `ttl_series` with identical labels
-//              reads > 0 (seconds), the history must span TTL + window, because a state with a
-//              TTL grows for one TTL and then plateaus or cycles (DESIGN.md "Rules").
+//              reads > 0 (seconds), the history must span 2 × TTL + window, because a state
+//              with a TTL grows while its keys are written plus one TTL, then plateaus or
+//              cycles (DESIGN.md "Rules"; a key's active span is at most one TTL).
 //              $value = slope per hour. values: slope_per_hour, r_squared, samples, level
 //              (fitted now), window_seconds, limit and seconds_to_limit (when `limit` is set;
 //              seconds_to_limit only when the line reaches it), ttl (when read).
@@ -51,7 +52,7 @@ struct RuleSpec {
   double threshold = 0;  // threshold
   // trend (ttl-aware) + missing_ttl: joined on identical labels. A reading > 0 is the TTL in
   // seconds; a 0/1 flag (statewatch_rocksdb_ttl_compaction_filter) gates a trend rule for one
-  // window plus a second — give such rules a window longer than the TTLs in use.
+  // window plus two seconds — give such rules a window longer than the TTLs in use.
   std::string ttl_series = "statewatch_state_ttl_seconds";
   std::chrono::milliseconds for_duration{0};
   std::chrono::milliseconds keep_firing_for{0};

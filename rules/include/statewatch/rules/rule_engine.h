@@ -61,7 +61,7 @@ struct StateVerdict {
   std::optional<double> ttl;    // from the rule's ttl_series when seen
   std::optional<TrendFit> fit;  // over the rule's window
   // "insufficient_data": no fit, fewer than min_samples, or a history shorter than the window
-  //                      (+ TTL for a state with a TTL);
+  //                      (+ 2 × TTL for a state with a TTL);
   // "bounded":           judged, and not rising (slope ≤ 0, r² below the rule's, or under floor);
   // "growing":           rising (with a TTL, after its warm-up, for a missing_ttl rule; any
   //                      rising series for a trend rule);
@@ -101,7 +101,7 @@ class RuleEngine {
   // until the rule evaluates a series giving the same labels with enough data to decide: if the
   // condition holds, it continues with its active_at / fired_at (so `for:` is not restarted);
   // if not, it is dropped or resolved as usual. While that series is present but still warming
-  // up (history shorter than the window, or TTL + window), the alert keeps waiting; if no
+  // up (history shorter than the window, or 2 × TTL + window), the alert keeps waiting; if no
   // present series gives its labels for the rule's horizon (window, or kStaleness for
   // thresholds), it counts as condition false. Replaying stored history through Observe()
   // before the first Evaluate() avoids the wait. Among rules sharing the alertname, the first
