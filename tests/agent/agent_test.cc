@@ -227,8 +227,8 @@ TEST_F(AgentTest, HttpApiServesMetricsStatesAlertsAndReload) {
 
   EXPECT_EQ(client.Get("/-/healthy")->status, 200);
   EXPECT_EQ(client.Get("/-/ready")->status, 503);  // nothing collected yet
-  // 28 h: the TTL'd state is judged over its TTL (2 h) plus the 24 h window.
-  for (int step = 0; step < 28 * 12; ++step) Step(*agent, 50);
+  // 30 h: the TTL'd state is judged after two TTLs (2 h each) plus the 24 h window.
+  for (int step = 0; step < 30 * 12; ++step) Step(*agent, 50);
   EXPECT_EQ(client.Get("/-/ready")->status, 200);
 
   auto metrics = client.Get("/metrics");
@@ -260,7 +260,7 @@ TEST_F(AgentTest, HttpApiServesMetricsStatesAlertsAndReload) {
   auto q = nlohmann::json::parse(query->body);
   ASSERT_EQ(q["status"], "success") << query->body;
   ASSERT_EQ(q["data"]["result"].size(), 1u);
-  EXPECT_EQ(q["data"]["result"][0]["values"].size(), 28u * 12u);
+  EXPECT_EQ(q["data"]["result"][0]["values"].size(), 30u * 12u);
   EXPECT_EQ(client.Get("/api/v1/query?series=%7B&from=x")->status, 400);
 
   // A broken config on reload: 500 naming the problem, the running config stays.
