@@ -5,17 +5,25 @@
 // statewatch_state_keys series × 1 440 samples (a tenth of them leak, the rest are flat with
 // noise). Then, timed: Agent::Create — it opens the stores and replays the history of the
 // longest rule window into the built-in rules' windows, as every start and reload does — and
-// one Evaluate() cycle at the end of the day. Counters:
-//   rss_bytes        the process's resident set after Create + Evaluate (VmRSS), the figure an
-//                    operator sees for statewatchd
-//   rss_added_bytes  what Create + Evaluate added to the resident set
-//   create_s         Agent::Create (replay of 14.4 M samples from SQLite)
-//   evaluate_ms      one evaluation of the 8 built-in rules over all series
-//   alerts           pending + firing alerts after that evaluation
+// one Evaluate() cycle at the end of the day. alerts.db is removed before each run, so the
+// start restores no alert and the evaluation takes ~2 000 alerts to pending (two missing-TTL /
+// trend rules × 1 000 leaking series: an extreme day). Counters:
+//   rss_after_create_bytes           VmRSS after the start: the steady state of a daemon
+//                                    watching 10 000 healthy series
+//   rss_bytes                        VmRSS after the evaluation with its ~2 000 new alerts
+//   rss_added_bytes                  what Create + Evaluate added to the resident set
+//   heap_in_use_after_create_bytes,  malloc'd bytes in use (mallinfo2) at those two points
+//   heap_in_use_bytes
+//   create_s                         Agent::Create (replay of 14.4 M samples from SQLite)
+//   evaluate_ms                      one evaluation of the 8 built-in rules (and the alert log
+//                                    and active-alert writes for the new alerts)
+//   alerts                           pending + firing alerts after it
 //
 // Run: build/bench/agent_bench   (the first run fills $TMPDIR/statewatch-agent-bench: ~9 min on
 // the project's 2-core VM; later runs reuse it)
 #include <benchmark/benchmark.h>
+#include <malloc.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,8 +34,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "statewatch/agent/agent.h"
 #include "statewatch/storage/sample_store.h"
@@ -121,17 +127,24 @@ void BM_AgentStartAndEvaluate_10kSeriesX1440(benchmark::State& state) {
     options.config_file = (Dir() / "statewatch.yaml").string();
     options.storage_path = (Dir() / "data").string();
     options.clock = &clock;
+    // Every run starts without alerts (the history is kept, the alert state is not).
+    for (const char* f : {"alerts.db", "alerts.db-wal", "alerts.db-shm"}) {
+      std::filesystem::remove(Dir() / "data" / f);
+    }
     spdlog::set_level(spdlog::level::warn);  // 2 000 'pending' lines are not the subject
     const double rss_before = RssBytes();
     const auto t0 = std::chrono::steady_clock::now();
     auto agent = sw::agent::Agent::Create(options);
     Check(agent.status());
     const auto t1 = std::chrono::steady_clock::now();
+    state.counters["rss_after_create_bytes"] = RssBytes();
+    state.counters["heap_in_use_after_create_bytes"] = static_cast<double>(mallinfo2().uordblks);
     auto transitions = (*agent)->Evaluate();
     Check(transitions.status());
     const auto t2 = std::chrono::steady_clock::now();
     state.SetIterationTime(std::chrono::duration<double>(t2 - t0).count());
     state.counters["rss_bytes"] = RssBytes();
+    state.counters["heap_in_use_bytes"] = static_cast<double>(mallinfo2().uordblks);
     state.counters["rss_added_bytes"] = RssBytes() - rss_before;
     state.counters["create_s"] = std::chrono::duration<double>(t1 - t0).count();
     state.counters["evaluate_ms"] = std::chrono::duration<double, std::milli>(t2 - t1).count();

@@ -4,8 +4,8 @@
 // clock or a database.
 //
 // Memory is bounded per series, not per sample: a series watched by a trend or missing_ttl rule
-// keeps one MomentsWindow per distinct rule window (~2.4 KB with 48 buckets), a series read only
-// by threshold rules or as a TTL reading keeps its latest sample. Samples of metrics no rule
+// keeps one MomentsWindow per distinct rule window (~1.2 KB with its 24 buckets), a series read
+// only by threshold rules or as a TTL reading keeps its latest sample. Samples of metrics no rule
 // reads are dropped at once. A series is forgotten when it has had no sample for longer than
 // the longest horizon of the rules that read it (below).
 //
