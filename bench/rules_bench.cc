@@ -2,7 +2,7 @@
 // series, DESIGN.md "Targets"), the default trend rule (StateGrowingWithoutBound: 24 h window).
 //
 //   engine    one RuleEngine::Evaluate() over all series: each series' MomentsWindow merges its
-//             ~48 buckets into a fit, then the alert state machine runs (a tenth of the series
+//             ~25 buckets into a fit, then the alert state machine runs (a tenth of the series
 //             leak, so ~1 000 alerts are updated and their annotations expanded every cycle).
 //   baseline  in the same run: FitLinearTrend over each series' raw points kept in a
 //             std::vector<Point> (1 440 points each), and the same slope / r² test.
