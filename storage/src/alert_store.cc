@@ -249,15 +249,12 @@ Result<int64_t> AlertStore::Enqueue(const std::string& receiver, const std::stri
   return id;
 }
 
-Result<std::vector<OutboxItem>> AlertStore::Due(int64_t now_millis, size_t limit) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  Statement q;
-  SW_RETURN_IF_ERROR(impl_->db->Prepare(
-      "SELECT id, receiver, dedup_key, payload, attempts, created, next_attempt, last_error "
-      "FROM outbox WHERE next_attempt <= ?1 ORDER BY id LIMIT ?2",
-      &q));
-  q.BindInt64(1, now_millis);
-  q.BindInt64(2, SqlLimit(limit));
+namespace {
+
+// Rows of (id, receiver, dedup_key, payload, attempts, created, next_attempt-or-t,
+// last_error-or-reason) as OutboxItems.
+Result<std::vector<OutboxItem>> ReadOutboxItems(internal::Database& db, Statement& q,
+                                                const char* what) {
   std::vector<OutboxItem> out;
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
@@ -272,8 +269,22 @@ Result<std::vector<OutboxItem>> AlertStore::Due(int64_t now_millis, size_t limit
     item.last_error = q.ColumnText(7);
     out.push_back(std::move(item));
   }
-  if (rc != SQLITE_DONE) return impl_->db->Error("reading due outbox items");
+  if (rc != SQLITE_DONE) return db.Error(what);
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<OutboxItem>> AlertStore::Due(int64_t now_millis, size_t limit) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Statement q;
+  SW_RETURN_IF_ERROR(impl_->db->Prepare(
+      "SELECT id, receiver, dedup_key, payload, attempts, created, next_attempt, last_error "
+      "FROM outbox WHERE next_attempt <= ?1 ORDER BY id LIMIT ?2",
+      &q));
+  q.BindInt64(1, now_millis);
+  q.BindInt64(2, SqlLimit(limit));
+  return ReadOutboxItems(*impl_->db, q, "reading due outbox items");
 }
 
 Result<size_t> AlertStore::QueuedCount() {
@@ -336,22 +347,7 @@ Result<std::vector<OutboxItem>> AlertStore::Dropped(size_t limit) {
       "ORDER BY t DESC, seq DESC LIMIT ?1",
       &q));
   q.BindInt64(1, SqlLimit(limit));
-  std::vector<OutboxItem> out;
-  int rc;
-  while ((rc = q.Step()) == SQLITE_ROW) {
-    OutboxItem item;
-    item.id = q.ColumnInt64(0);
-    item.receiver = q.ColumnText(1);
-    item.dedup_key = q.ColumnText(2);
-    item.payload = q.ColumnText(3);
-    item.attempts = static_cast<int>(q.ColumnInt64(4));
-    item.created_millis = q.ColumnInt64(5);
-    item.next_attempt_millis = q.ColumnInt64(6);
-    item.last_error = q.ColumnText(7);
-    out.push_back(std::move(item));
-  }
-  if (rc != SQLITE_DONE) return impl_->db->Error("reading dropped outbox items");
-  return out;
+  return ReadOutboxItems(*impl_->db, q, "reading dropped outbox items");
 }
 
 }  // namespace statewatch::storage
