@@ -80,14 +80,13 @@ int main(int argc, char** argv) {
   agent_options.storage_path =
       (std::filesystem::temp_directory_path() / "statewatch-cdc-watched").string();
   agent_options.listen_address = "127.0.0.1:9465";
-  options.directory = agent_options.storage_path + "/job";
   double speed = 3600;  // one simulated hour per second
   int days = 30;
   app.add_option("--config.file", agent_options.config_file, "statewatchd configuration (YAML)")
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("--storage.path", agent_options.storage_path,
-                 "Agent history and job state (emptied first)")
+                 "Agent history (samples.db, alerts.db) and job state (job/); replaced each run")
       ->capture_default_str();
   app.add_option("--web.listen-address", agent_options.listen_address, "Agent HTTP API")
       ->capture_default_str();
@@ -103,10 +102,18 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
 
-  // A fresh run each time: the simulated clock starts on the same day again.
-  std::filesystem::remove_all(agent_options.storage_path);
-  std::filesystem::create_directories(agent_options.storage_path);
-  options.directory = agent_options.storage_path + "/job";
+  // A fresh run each time: the simulated clock starts on the same day again, so the previous
+  // run's history and alerts would collide with this one's. Only what this program writes there
+  // is removed, never the rest of the directory.
+  const std::filesystem::path dir(agent_options.storage_path);
+  std::filesystem::create_directories(dir);
+  for (const char* db : {"samples.db", "alerts.db"}) {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(dir / (std::string(db) + suffix));
+    }
+  }
+  std::filesystem::remove_all(dir / "job");
+  options.directory = (dir / "job").string();
   ManualClock clock(1'767'225'600'000);  // 2026-01-01T00:00:00Z
 
   std::unique_ptr<agent::Agent> watcher;
