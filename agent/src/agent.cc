@@ -357,6 +357,7 @@ Result<std::vector<rules::AlertTransition>> Agent::Evaluate() {
     spdlog::error("{}: {}", what, s.ToString());
     if (first.ok()) first = s;
   };
+  std::vector<storage::AlertLogEntry> log;
   for (const rules::AlertTransition& t : transitions) {
     const rules::Alert& a = t.alert;
     const std::string labels = storage::LabelsToText(a.labels);
@@ -373,8 +374,9 @@ Result<std::vector<rules::AlertTransition>> Agent::Evaluate() {
     entry.to_state = to;
     entry.value = a.value;
     entry.annotations_json = AnnotationsJson(a.annotations);
-    note_error(alerts_->LogTransition(entry), "writing the alert log");
+    log.push_back(std::move(entry));
   }
+  note_error(alerts_->LogTransitions(log), "writing the alert log");
   // Queue before recording the active set: if we die in between, the restart re-derives the
   // transition and the outbox's dedup key makes the second queueing a no-op.
   note_error(p->notifier->Queue(transitions, alerts, now), "queueing notifications");

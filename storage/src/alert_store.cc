@@ -94,23 +94,31 @@ Result<std::unique_ptr<AlertStore>> AlertStore::Open(const std::string& path) {
   return std::unique_ptr<AlertStore>(new AlertStore(std::move(impl)));
 }
 
-Status AlertStore::LogTransition(const AlertLogEntry& e) {
+Status AlertStore::LogTransitions(const std::vector<AlertLogEntry>& entries) {
+  if (entries.empty()) return Status::OK();
   std::lock_guard<std::mutex> lock(impl_->mu);
+  // One transaction for the whole evaluation: a commit (an fsync) per transition made a cycle
+  // with 2 000 new alerts take half a second.
+  Transaction txn(impl_->db.get());
+  SW_RETURN_IF_ERROR(txn.status());
   Statement q;
   SW_RETURN_IF_ERROR(impl_->db->Prepare(
       "INSERT INTO alert_log(t, alertname, labels, fingerprint, from_state, to_state, value, "
       "annotations) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
       &q));
-  q.BindInt64(1, e.t_millis);
-  q.BindText(2, e.alertname);
-  q.BindText(3, e.labels);
-  q.BindText(4, e.fingerprint);
-  q.BindText(5, e.from_state);
-  q.BindText(6, e.to_state);
-  q.BindDouble(7, e.value);
-  q.BindText(8, e.annotations_json);
-  if (q.Step() != SQLITE_DONE) return impl_->db->Error("logging a transition of " + e.alertname);
-  return Status::OK();
+  for (const AlertLogEntry& e : entries) {
+    auto guard = q.Use();
+    q.BindInt64(1, e.t_millis);
+    q.BindText(2, e.alertname);
+    q.BindText(3, e.labels);
+    q.BindText(4, e.fingerprint);
+    q.BindText(5, e.from_state);
+    q.BindText(6, e.to_state);
+    q.BindDouble(7, e.value);
+    q.BindText(8, e.annotations_json);
+    if (q.Step() != SQLITE_DONE) return impl_->db->Error("logging a transition of " + e.alertname);
+  }
+  return txn.Commit();
 }
 
 Result<std::vector<AlertLogEntry>> AlertStore::Transitions(int64_t since_millis, size_t limit) {

@@ -72,12 +72,13 @@ AlertLogEntry Transition(int64_t t, const std::string& fingerprint, const std::s
 }
 
 TEST_F(AlertStoreTest, LogsTransitionsNewestFirstAndPrunes) {
-  ASSERT_SW_OK(store_->LogTransition(Transition(1000, "f1", "inactive", "pending")));
-  ASSERT_SW_OK(store_->LogTransition(Transition(2000, "f1", "pending", "firing")));
+  ASSERT_SW_OK(store_->LogTransitions({Transition(1000, "f1", "inactive", "pending")}));
   AlertLogEntry nan = Transition(2000, "f2", "inactive", "pending");
   nan.value = NAN;
-  ASSERT_SW_OK(store_->LogTransition(nan));
-  ASSERT_SW_OK(store_->LogTransition(Transition(3000, "f1", "firing", "inactive")));
+  // One evaluation's transitions in one call, kept in their order.
+  ASSERT_SW_OK(store_->LogTransitions({Transition(2000, "f1", "pending", "firing"), nan}));
+  ASSERT_SW_OK(store_->LogTransitions({}));
+  ASSERT_SW_OK(store_->LogTransitions({Transition(3000, "f1", "firing", "inactive")}));
   Reopen();
 
   auto all = store_->Transitions(0, 100);
@@ -247,7 +248,7 @@ TEST_F(AlertStoreTest, IsSafeToUseFromManyThreads) {
         EXPECT_TRUE(
             store_->Enqueue("ops", "t" + std::to_string(i) + "-" + std::to_string(j), "p", j).ok());
         EXPECT_TRUE(store_->Enqueue("ops", "shared-" + std::to_string(j), "p", j).ok());
-        EXPECT_TRUE(store_->LogTransition(Transition(j, "f", "pending", "firing")).ok());
+        EXPECT_TRUE(store_->LogTransitions({Transition(j, "f", "pending", "firing")}).ok());
       }
     });
   }

@@ -81,8 +81,8 @@ class AlertStore {
   AlertStore(const AlertStore&) = delete;
   AlertStore& operator=(const AlertStore&) = delete;
 
-  // Appends one transition to the alert log.
-  Status LogTransition(const AlertLogEntry& entry);
+  // Appends transitions to the alert log, all or none (one transaction).
+  Status LogTransitions(const std::vector<AlertLogEntry>& entries);
   // Transitions with t >= since_millis, newest first (ties: the later logged first), at most
   // `limit`.
   Result<std::vector<AlertLogEntry>> Transitions(int64_t since_millis, size_t limit);
