@@ -1,0 +1,453 @@
+#include "statewatch/state/keyed_snapshot.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "statewatch/state/crc32c.h"
+#include "statewatch/state/internal/encoding.h"
+
+namespace statewatch {
+namespace {
+
+using internal::GetLengthPrefixed;
+using internal::GetVarint32;
+using internal::PutVarint32;
+
+constexpr std::string_view kMagic = "SWKEYSNP";
+constexpr size_t kRecordHeaderBytes = 5;  // fixed32 length + type
+constexpr size_t kEntryBlockBytes = 64 << 10;
+constexpr size_t kWriteBufferBytes = 1 << 20;
+// No record we write comes near this; a larger length is a corrupt file, not an allocation.
+constexpr uint32_t kMaxRecordBytes = 256u << 20;
+
+enum RecordType : uint8_t { kHeader = 1, kState = 2, kEntries = 3, kEnd = 4 };
+
+enum CleanupFlags : uint8_t {
+  kFullSnapshot = 1,
+  kIncremental = 2,
+  kEveryRecord = 4,
+  kCompactionFilter = 8,
+};
+
+void PutFixed32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint32_t GetFixed32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+void PutFixed64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+bool GetFixed64(std::string_view* in, uint64_t* v) {
+  if (in->size() < 8) return false;
+  *v = 0;
+  for (int i = 7; i >= 0; --i) *v = (*v << 8) | static_cast<uint8_t>((*in)[i]);
+  in->remove_prefix(8);
+  return true;
+}
+bool GetByte(std::string_view* in, uint8_t* v) {
+  if (in->empty()) return false;
+  *v = static_cast<uint8_t>(in->front());
+  in->remove_prefix(1);
+  return true;
+}
+void PutString(std::string* out, std::string_view s) {
+  PutVarint32(out, static_cast<uint32_t>(s.size()));
+  out->append(s);
+}
+
+std::string Errno(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+// Appends through a buffer to a file descriptor; the first failure sticks.
+class FileWriter {
+ public:
+  explicit FileWriter(std::string path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) status_ = Status::IOError(Errno("cannot create", path_));
+  }
+  ~FileWriter() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  void Append(std::string_view data) {
+    buffer_.append(data);
+    bytes_ += data.size();
+    if (buffer_.size() >= kWriteBufferBytes) Flush();
+  }
+  void Record(RecordType type, std::string_view payload) {
+    std::string head;
+    PutFixed32(&head, static_cast<uint32_t>(payload.size()));
+    head.push_back(static_cast<char>(type));
+    uint32_t crc = Crc32c(std::string_view(&head[4], 1));
+    crc = Crc32c(payload, crc);
+    Append(head);
+    Append(payload);
+    std::string tail;
+    PutFixed32(&tail, crc);
+    Append(tail);
+  }
+  // Flushes, fsyncs and closes.
+  Status Finish() {
+    Flush();
+    if (status_.ok() && ::fsync(fd_) != 0) status_ = Status::IOError(Errno("cannot sync", path_));
+    if (fd_ >= 0 && ::close(fd_) != 0 && status_.ok()) {
+      status_ = Status::IOError(Errno("cannot close", path_));
+    }
+    fd_ = -1;
+    return status_;
+  }
+  uint64_t bytes() const { return bytes_; }
+  const Status& status() const { return status_; }
+
+ private:
+  void Flush() {
+    if (!status_.ok()) {
+      buffer_.clear();
+      return;
+    }
+    std::string_view rest = buffer_;
+    while (!rest.empty()) {
+      const ssize_t n = ::write(fd_, rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        status_ = Status::IOError(Errno("cannot write", path_));
+        break;
+      }
+      rest.remove_prefix(static_cast<size_t>(n));
+    }
+    buffer_.clear();
+  }
+
+  std::string path_;
+  int fd_ = -1;
+  std::string buffer_;
+  uint64_t bytes_ = 0;
+  Status status_;
+};
+
+std::string EncodeState(const StateMeta& m) {
+  std::string out;
+  PutString(&out, m.name);
+  out.push_back(static_cast<char>(m.kind));
+  PutString(&out, m.value_serializer);
+  PutString(&out, m.user_key_serializer);
+  const TtlConfig& t = m.ttl;
+  PutFixed64(&out, static_cast<uint64_t>(t.ttl.count()));
+  out.push_back(static_cast<char>(t.update_type));
+  out.push_back(static_cast<char>(t.visibility));
+  uint8_t flags = 0;
+  if (t.cleanup_full_snapshot) flags |= kFullSnapshot;
+  if (t.cleanup_incremental) flags |= kIncremental;
+  if (t.incremental_cleanup_every_record) flags |= kEveryRecord;
+  if (t.cleanup_compaction_filter) flags |= kCompactionFilter;
+  out.push_back(static_cast<char>(flags));
+  PutVarint32(&out, static_cast<uint32_t>(t.incremental_cleanup_size));
+  PutVarint32(&out, static_cast<uint32_t>(t.compaction_query_time_after));
+  return out;
+}
+
+bool DecodeState(std::string_view in, StateMeta* m) {
+  std::string_view name, value_ser, key_ser;
+  uint8_t kind = 0, update = 0, visibility = 0, flags = 0;
+  uint64_t ttl = 0;
+  uint32_t incremental = 0, query = 0;
+  if (!GetLengthPrefixed(&in, &name) || !GetByte(&in, &kind) ||
+      !GetLengthPrefixed(&in, &value_ser) || !GetLengthPrefixed(&in, &key_ser) ||
+      !GetFixed64(&in, &ttl) || !GetByte(&in, &update) || !GetByte(&in, &visibility) ||
+      !GetByte(&in, &flags) || !GetVarint32(&in, &incremental) || !GetVarint32(&in, &query) ||
+      !in.empty()) {
+    return false;
+  }
+  if (kind < static_cast<uint8_t>(StateKind::kValue) ||
+      kind > static_cast<uint8_t>(StateKind::kAggregating) || update < 1 || update > 2 ||
+      visibility < 1 || visibility > 2 || static_cast<int64_t>(ttl) < 0 || name.empty()) {
+    return false;
+  }
+  m->name = name;
+  m->kind = static_cast<StateKind>(kind);
+  m->value_serializer = value_ser;
+  m->user_key_serializer = key_ser;
+  m->ttl.ttl = std::chrono::milliseconds(static_cast<int64_t>(ttl));
+  m->ttl.update_type = static_cast<TtlUpdateType>(update);
+  m->ttl.visibility = static_cast<TtlVisibility>(visibility);
+  m->ttl.cleanup_full_snapshot = (flags & kFullSnapshot) != 0;
+  m->ttl.cleanup_incremental = (flags & kIncremental) != 0;
+  m->ttl.incremental_cleanup_every_record = (flags & kEveryRecord) != 0;
+  m->ttl.cleanup_compaction_filter = (flags & kCompactionFilter) != 0;
+  m->ttl.incremental_cleanup_size = static_cast<int>(incremental);
+  m->ttl.compaction_query_time_after = static_cast<int>(query);
+  return true;
+}
+
+void AppendEntry(std::string* out, const StateEntry& e) {
+  PutVarint32(out, static_cast<uint32_t>(e.key_group));
+  PutString(out, e.key);
+  PutString(out, e.ns);
+  PutString(out, e.user_key);
+  PutString(out, e.value);
+  if (e.timestamp == StateEntry::kNoTimestamp) {
+    out->push_back(0);
+  } else {
+    out->push_back(1);
+    PutFixed64(out, static_cast<uint64_t>(e.timestamp));
+  }
+}
+
+bool NextEntry(std::string_view* in, StateEntry* e) {
+  uint32_t key_group = 0;
+  uint8_t has_ts = 0;
+  if (!GetVarint32(in, &key_group) || !GetLengthPrefixed(in, &e->key) ||
+      !GetLengthPrefixed(in, &e->ns) || !GetLengthPrefixed(in, &e->user_key) ||
+      !GetLengthPrefixed(in, &e->value) || !GetByte(in, &has_ts) || has_ts > 1) {
+    return false;
+  }
+  e->key_group = static_cast<int>(key_group);
+  e->timestamp = StateEntry::kNoTimestamp;
+  if (has_ts == 1) {
+    uint64_t ts = 0;
+    if (!GetFixed64(in, &ts)) return false;
+    e->timestamp = static_cast<int64_t>(ts);
+  }
+  return true;
+}
+
+Status SyncDirectoryOf(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError(Errno("cannot open directory", dir));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Status::IOError(Errno("cannot sync directory", dir));
+  return Status::OK();
+}
+
+// Reads whole records from a file descriptor, tracking the offset for messages.
+class RecordReader {
+ public:
+  explicit RecordReader(const std::string& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  ~RecordReader() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool opened() const { return fd_ >= 0; }
+  uint64_t offset() const { return offset_; }
+
+  Status Corrupt(uint64_t at, const std::string& what) const {
+    return Status::Corruption("snapshot " + path_ + " at byte " + std::to_string(at) + ": " + what);
+  }
+
+  // Reads exactly n bytes; false at end of file (`*eof` when none at all could be read).
+  Status ReadExactly(size_t n, std::string* out, bool* eof) {
+    out->resize(n);
+    size_t got = 0;
+    while (got < n) {
+      const ssize_t r = ::read(fd_, out->data() + got, n - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Status::IOError(Errno("cannot read", path_));
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    *eof = got == 0;
+    if (got < n) {
+      return *eof ? Status::OK() : Corrupt(offset_ + got, "truncated in the middle of a record");
+    }
+    offset_ += n;
+    return Status::OK();
+  }
+
+  // The next record; *eof at a clean end of file.
+  Status Next(RecordType* type, std::string* payload, bool* eof) {
+    const uint64_t start = offset_;
+    std::string head;
+    SW_RETURN_IF_ERROR(ReadExactly(kRecordHeaderBytes, &head, eof));
+    if (*eof) return Status::OK();
+    const uint32_t length = GetFixed32(head.data());
+    if (length > kMaxRecordBytes) {
+      return Corrupt(start, "record length " + std::to_string(length) + " is implausible");
+    }
+    bool short_read = false;
+    SW_RETURN_IF_ERROR(ReadExactly(length + 4, payload, &short_read));
+    if (short_read) return Corrupt(offset_, "truncated in the middle of a record");
+    const uint32_t stored = GetFixed32(payload->data() + length);
+    payload->resize(length);
+    uint32_t crc = Crc32c(std::string_view(&head[4], 1));
+    crc = Crc32c(*payload, crc);
+    if (crc != stored) return Corrupt(start, "checksum mismatch");
+    *type = static_cast<RecordType>(static_cast<uint8_t>(head[4]));
+    return Status::OK();
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  uint64_t offset_ = 0;
+};
+
+}  // namespace
+
+Result<KeyedSnapshotInfo> WriteKeyedSnapshot(KeyedStateBackend& backend, const std::string& path) {
+  const std::string temp = path + ".inprogress";
+  KeyedSnapshotInfo info;
+  info.backend = std::string(backend.backend_name());
+  info.max_parallelism = backend.max_parallelism();
+  info.key_group_range = backend.key_group_range();
+  Status status;
+  {
+    FileWriter out(temp);
+    SW_RETURN_IF_ERROR(out.status());
+    out.Append(kMagic);
+    std::string header;
+    PutVarint32(&header, kKeyedSnapshotFormatVersion);
+    PutString(&header, info.backend);
+    PutVarint32(&header, static_cast<uint32_t>(info.max_parallelism));
+    PutVarint32(&header, static_cast<uint32_t>(info.key_group_range.start));
+    PutVarint32(&header, static_cast<uint32_t>(info.key_group_range.end + 1));
+    out.Record(kHeader, header);
+
+    std::string block;
+    for (const std::string& name : backend.StateNames()) {
+      Result<StateMeta> meta = backend.GetStateMeta(name);
+      if (!meta.ok()) {
+        status = meta.status();
+        break;
+      }
+      out.Record(kState, EncodeState(*meta));
+      info.states.push_back(*meta);
+      ScanOptions options;
+      options.for_snapshot = true;
+      status = backend.ScanState(name, options, [&](const StateEntry& e) {
+        AppendEntry(&block, e);
+        ++info.entries;
+        if (block.size() >= kEntryBlockBytes) {
+          out.Record(kEntries, block);
+          block.clear();
+        }
+        return out.status().ok();
+      });
+      if (!block.empty()) out.Record(kEntries, block);
+      block.clear();
+      if (!status.ok()) break;
+    }
+    std::string end;
+    PutVarint32(&end, static_cast<uint32_t>(info.states.size()));
+    PutFixed64(&end, info.entries);
+    out.Record(kEnd, end);
+    info.file_bytes = out.bytes();
+    Status finished = out.Finish();
+    if (status.ok()) status = finished;
+  }
+  if (status.ok() && std::rename(temp.c_str(), path.c_str()) != 0) {
+    status = Status::IOError(Errno("cannot rename " + temp + " to", path));
+  }
+  if (status.ok()) status = SyncDirectoryOf(path);
+  if (!status.ok()) {
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    return status;
+  }
+  return info;
+}
+
+Result<KeyedSnapshotInfo> ReadKeyedSnapshot(const std::string& path,
+                                            const KeyedSnapshotVisitor& visit) {
+  RecordReader in(path);
+  if (!in.opened()) return Status::IOError(Errno("cannot open snapshot", path));
+  std::string magic;
+  bool eof = false;
+  SW_RETURN_IF_ERROR(in.ReadExactly(kMagic.size(), &magic, &eof));
+  if (eof || magic != kMagic) {
+    return in.Corrupt(0, "not a statewatch keyed snapshot (bad magic)");
+  }
+
+  KeyedSnapshotInfo info;
+  bool have_header = false, have_end = false;
+  const StateMeta* current = nullptr;
+  std::string payload;
+  while (true) {
+    const uint64_t at = in.offset();
+    RecordType type{};
+    SW_RETURN_IF_ERROR(in.Next(&type, &payload, &eof));
+    if (eof) break;
+    if (have_end) return in.Corrupt(at, "data after the end record");
+    std::string_view p = payload;
+    if (!have_header && type != kHeader) return in.Corrupt(at, "first record is not the header");
+    switch (type) {
+      case kHeader: {
+        if (have_header) return in.Corrupt(at, "a second header");
+        uint32_t version = 0, max_parallelism = 0, start = 0, end = 0;
+        std::string_view backend;
+        if (!GetVarint32(&p, &version)) return in.Corrupt(at, "malformed header");
+        if (version != kKeyedSnapshotFormatVersion) {
+          return Status::NotSupported("snapshot " + path + ": format version " +
+                                      std::to_string(version) + ", this build reads version " +
+                                      std::to_string(kKeyedSnapshotFormatVersion));
+        }
+        if (!GetLengthPrefixed(&p, &backend) || !GetVarint32(&p, &max_parallelism) ||
+            !GetVarint32(&p, &start) || !GetVarint32(&p, &end) || !p.empty()) {
+          return in.Corrupt(at, "malformed header");
+        }
+        info.format_version = version;
+        info.backend = backend;
+        info.max_parallelism = static_cast<int>(max_parallelism);
+        info.key_group_range = {static_cast<int>(start), static_cast<int>(end) - 1};
+        have_header = true;
+        break;
+      }
+      case kState: {
+        StateMeta meta;
+        if (!DecodeState(p, &meta)) return in.Corrupt(at, "malformed state record");
+        info.states.push_back(std::move(meta));
+        current = &info.states.back();
+        break;
+      }
+      case kEntries: {
+        if (current == nullptr) return in.Corrupt(at, "entries before any state record");
+        StateEntry e;
+        while (!p.empty()) {
+          if (!NextEntry(&p, &e)) {
+            return in.Corrupt(at, "malformed entry of state '" + current->name + "'");
+          }
+          if (!info.key_group_range.Contains(e.key_group)) {
+            return in.Corrupt(at, "entry of state '" + current->name + "' in key group " +
+                                      std::to_string(e.key_group) + ", outside " +
+                                      info.key_group_range.ToString());
+          }
+          ++info.entries;
+          if (visit) SW_RETURN_IF_ERROR(visit(*current, e));
+        }
+        break;
+      }
+      case kEnd: {
+        uint32_t states = 0;
+        uint64_t entries = 0;
+        if (!GetVarint32(&p, &states) || !GetFixed64(&p, &entries) || !p.empty()) {
+          return in.Corrupt(at, "malformed end record");
+        }
+        if (states != info.states.size() || entries != info.entries) {
+          return in.Corrupt(at, "end record counts " + std::to_string(states) + " states and " +
+                                    std::to_string(entries) + " entries, the file holds " +
+                                    std::to_string(info.states.size()) + " and " +
+                                    std::to_string(info.entries));
+        }
+        have_end = true;
+        break;
+      }
+      default:
+        return in.Corrupt(at, "unknown record type " + std::to_string(static_cast<int>(type)));
+    }
+  }
+  if (!have_end) return in.Corrupt(in.offset(), "truncated: no end record");
+  info.file_bytes = in.offset();
+  return info;
+}
+
+}  // namespace statewatch
