@@ -4,6 +4,7 @@
 
 #include "backends.h"
 #include "statewatch/state/internal/encoding.h"
+#include "statewatch/state/keyed_snapshot.h"
 
 namespace statewatch {
 
@@ -91,6 +92,90 @@ Status KeyedStateBackend::AdoptScratchKey() {
   key_.key_group = key_group;
   ++key_.epoch;
   for (internal::KvStateImpl* state : every_record_cleanup_) state->RunIncrementalCleanup();
+  return Status::OK();
+}
+
+Status KeyedStateBackend::RestoreFromSnapshots(const std::vector<std::string>& paths) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!states_.empty() || restore_called_) {
+    return Status::FailedPrecondition(
+        "restore must come before any state is registered, and only once");
+  }
+  // Read everything first: on any error nothing is restored.
+  std::map<std::string, RestoredState, std::less<>> taken;
+  for (const std::string& path : paths) {
+    Status mismatch;
+    Result<KeyedSnapshotInfo> info =
+        ReadKeyedSnapshot(path, [&](const StateMeta& meta, const StateEntry& e) -> Status {
+          if (!env_.range.Contains(e.key_group)) return Status::OK();  // another instance's
+          auto [it, fresh] = taken.try_emplace(meta.name);
+          if (fresh) {
+            it->second.meta = meta;
+          } else if (!(it->second.meta == meta)) {
+            return Status::InvalidArgument("snapshot " + path + ": state '" + meta.name + "' is " +
+                                           meta.ToString() + " here but " +
+                                           it->second.meta.ToString() + " in an earlier file");
+          }
+          it->second.entries.push_back({e.key_group, std::string(e.key), std::string(e.ns),
+                                        std::string(e.user_key), std::string(e.value),
+                                        e.timestamp});
+          return Status::OK();
+        });
+    if (!info.ok()) return info.status();
+    if (info->max_parallelism != env_.max_parallelism) {
+      return Status::InvalidArgument("snapshot " + path + " was taken with max_parallelism " +
+                                     std::to_string(info->max_parallelism) + "; this backend has " +
+                                     std::to_string(env_.max_parallelism) +
+                                     " (key groups cannot be remapped)");
+    }
+    // States without entries in this range still exist: register them as restored (empty).
+    for (const StateMeta& meta : info->states) {
+      auto [it, fresh] = taken.try_emplace(meta.name);
+      if (fresh) it->second.meta = meta;
+    }
+  }
+  restored_ = std::move(taken);
+  restore_called_ = true;
+  return Status::OK();
+}
+
+std::vector<std::string> KeyedStateBackend::PendingRestoredStates() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, state] : restored_) names.push_back(name);
+  return names;
+}
+
+Status KeyedStateBackend::CheckRestoredLocked(const StateMeta& meta) const {
+  auto it = restored_.find(meta.name);
+  if (it == restored_.end()) return Status::OK();
+  const StateMeta& was = it->second.meta;
+  // The stored layout depends on these; the TTL length and cleanup may change (as in Flink).
+  if (was.kind != meta.kind || was.value_serializer != meta.value_serializer ||
+      was.user_key_serializer != meta.user_key_serializer ||
+      was.ttl.enabled() != meta.ttl.enabled()) {
+    return Status::InvalidArgument("state '" + meta.name + "' was snapshotted as " +
+                                   was.ToString() + " and cannot be restored as " +
+                                   meta.ToString());
+  }
+  return Status::OK();
+}
+
+Status KeyedStateBackend::ApplyRestoredLocked(const std::string& name,
+                                              internal::KvStateImpl* impl) {
+  auto it = restored_.find(name);
+  if (it == restored_.end()) return Status::OK();
+  for (const RestoredEntry& r : it->second.entries) {
+    StateEntry e;
+    e.key_group = r.key_group;
+    e.key = r.key;
+    e.ns = r.ns;
+    e.user_key = r.user_key;
+    e.value = r.value;
+    e.timestamp = r.timestamp;
+    SW_RETURN_IF_ERROR(impl->RestoreEntry(e));
+  }
+  restored_.erase(it);
   return Status::OK();
 }
 

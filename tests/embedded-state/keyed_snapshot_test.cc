@@ -261,6 +261,218 @@ TEST(KeyedSnapshotBadInputTest, OtherVersionMissingFileAndMissingDirectory) {
   EXPECT_TRUE(stopped.status().IsUnavailable());
 }
 
+// --- Restore ---
+
+// Registers the states Filled() creates, with the same descriptors.
+void RegisterFilledStates(KeyedStateBackend& b) {
+  const TtlConfig ttl = TtlConfig::Of(hours(24));
+  ASSERT_TRUE(b.GetValueState(ValueStateDescriptor<std::string>("segment")).ok());
+  ASSERT_TRUE(b.GetListState(ListStateDescriptor<int64_t>("events").EnableTimeToLive(ttl)).ok());
+  ASSERT_TRUE(b.GetMapState(MapStateDescriptor<std::string, int64_t>("orders")).ok());
+  ReducingStateDescriptor<int64_t> sum("sum",
+                                       [](const int64_t& x, const int64_t& y) { return x + y; });
+  sum.EnableTimeToLive(ttl);
+  ASSERT_TRUE(b.GetReducingState(sum).ok());
+  ASSERT_TRUE(b.GetAggregatingState(AggregatingStateDescriptor<double, std::string, double>(
+                                        "avg", std::make_shared<Average>()))
+                  .ok());
+}
+
+class KeyedRestoreTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+// A snapshot from one backend restores into either, with identical contents and typed reads.
+TEST_P(KeyedRestoreTest, RestoresEveryStateKindAcrossBackends) {
+  const auto& [from, to] = GetParam();
+  struct Helper : KeyedSnapshotTest {
+    void TestBody() override {}
+  } h;
+  auto source = h.Filled(from, "source");
+  const std::string path = h.dir_.Sub("savepoint");
+  ASSERT_TRUE(WriteKeyedSnapshot(*source, path).ok());
+
+  BackendOptions o = statewatch::testing::TestOptions(to, &h.clock_, h.dir_);
+  o.rocksdb.local_directory = h.dir_.Sub("target");
+  auto target = statewatch::testing::MakeBackend(o);
+  ASSERT_SW_OK(target->RestoreFromSnapshots({path}));
+  EXPECT_EQ(target->PendingRestoredStates().size(), 5u);
+  RegisterFilledStates(*target);
+  EXPECT_TRUE(target->PendingRestoredStates().empty());
+
+  std::vector<Row> before = KeyedSnapshotTest::Scan(*source);
+  std::vector<Row> after = KeyedSnapshotTest::Scan(*target);
+  std::sort(before.begin(), before.end());
+  std::sort(after.begin(), after.end());
+  EXPECT_EQ(after, before);
+
+  // Typed reads see the restored values.
+  ASSERT_SW_OK(target->SetCurrentKey(std::string("customer-3")));
+  auto* events = *target->GetListState(
+      ListStateDescriptor<int64_t>("events").EnableTimeToLive(TtlConfig::Of(hours(24))));
+  EXPECT_EQ(events->Get().value(), (std::vector<int64_t>{3, 30}));
+  auto* orders = *target->GetMapState(MapStateDescriptor<std::string, int64_t>("orders"));
+  EXPECT_EQ(orders->Get("o3").value(), 300);
+  auto* segment = *target->GetValueState(ValueStateDescriptor<std::string>("segment"));
+  EXPECT_EQ(segment->Value().value(), "smb");
+  ASSERT_SW_OK(target->SetCurrentKey(std::string("customer-1")));
+  segment->SetCurrentNamespace(std::string("window-7"));
+  EXPECT_EQ(segment->Value().value(), "late");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Pairs, KeyedRestoreTest,
+    ::testing::Combine(::testing::Values("hashmap", "rocksdb"),
+                       ::testing::Values("hashmap", "rocksdb")),
+    [](const ::testing::TestParamInfo<std::tuple<std::string, std::string>>& p) {
+      return std::get<0>(p.param) + "_to_" + std::get<1>(p.param);
+    });
+
+// Rescale 4 → 8 → 3 through snapshots: every key's state ends up in the instance owning its
+// key group, and nowhere else.
+TEST(KeyedRescaleTest, FourToEightToThreeKeepsEveryKey) {
+  TempDir dir;
+  ManualClock clock(1'767'225'600'000);
+  constexpr int kMaxParallelism = 128;
+  constexpr int kKeys = 2000;
+  auto make = [&](const std::string& backend, int parallelism, int index, const std::string& name) {
+    BackendOptions o = statewatch::testing::TestOptions(backend, &clock, dir);
+    o.max_parallelism = kMaxParallelism;
+    o.key_group_range = KeyGroupRangeForOperator(kMaxParallelism, parallelism, index);
+    o.rocksdb.local_directory = dir.Sub(name);
+    return statewatch::testing::MakeBackend(o);
+  };
+  const ValueStateDescriptor<int64_t> desc("count");
+  auto owner = [&](int64_t key, int parallelism) {
+    return OperatorIndexForKeyGroup(kMaxParallelism, parallelism,
+                                    KeyGroupForKey(SerializeToString(key), kMaxParallelism));
+  };
+
+  std::vector<std::string> files;
+  {
+    std::vector<std::unique_ptr<KeyedStateBackend>> four;
+    for (int i = 0; i < 4; ++i) four.push_back(make("hashmap", 4, i, "p4-" + std::to_string(i)));
+    for (int64_t k = 0; k < kKeys; ++k) {
+      KeyedStateBackend& b = *four[static_cast<size_t>(owner(k, 4))];
+      ASSERT_SW_OK(b.SetCurrentKey(k));
+      ASSERT_SW_OK((*b.GetValueState(desc))->Update(k * 3));
+    }
+    for (int i = 0; i < 4; ++i) {
+      files.push_back(dir.Sub("chk4-" + std::to_string(i)));
+      ASSERT_TRUE(WriteKeyedSnapshot(*four[static_cast<size_t>(i)], files.back()).ok());
+    }
+  }
+  // 4 → 8 on RocksDB, then 8 → 3 on the heap: key groups move, backends change on the way.
+  for (const auto& [parallelism, backend] :
+       std::vector<std::pair<int, std::string>>{{8, "rocksdb"}, {3, "hashmap"}}) {
+    std::vector<std::unique_ptr<KeyedStateBackend>> next;
+    std::vector<std::string> next_files;
+    for (int i = 0; i < parallelism; ++i) {
+      next.push_back(make(backend, parallelism, i,
+                          "p" + std::to_string(parallelism) + "-" + std::to_string(i)));
+      ASSERT_SW_OK(next.back()->RestoreFromSnapshots(files));
+      ASSERT_TRUE(next.back()->GetValueState(desc).ok());
+    }
+    for (int64_t k = 0; k < kKeys; ++k) {
+      for (int i = 0; i < parallelism; ++i) {
+        KeyedStateBackend& b = *next[static_cast<size_t>(i)];
+        if (i != owner(k, parallelism)) continue;
+        ASSERT_SW_OK(b.SetCurrentKey(k));
+        auto v = (*b.GetValueState(desc))->Value();
+        ASSERT_TRUE(v.ok()) << "key " << k << " at parallelism " << parallelism;
+        EXPECT_EQ(*v, k * 3);
+      }
+    }
+    uint64_t total = 0;
+    for (int i = 0; i < parallelism; ++i) {
+      KeyedStateBackend& b = *next[static_cast<size_t>(i)];
+      total += b.CollectStats()->states[0].keys;
+      next_files.push_back(dir.Sub("chk" + std::to_string(parallelism) + "-" + std::to_string(i)));
+      ASSERT_TRUE(WriteKeyedSnapshot(b, next_files.back()).ok());
+    }
+    EXPECT_EQ(total, static_cast<uint64_t>(kKeys)) << "at parallelism " << parallelism;
+    files = next_files;
+  }
+}
+
+// An entry 6 days old with a 7-day TTL expires one day after the restore, not seven.
+TEST(KeyedRestoreTtlTest, TimestampsSurviveRestore) {
+  for (const std::string backend : {"hashmap", "rocksdb"}) {
+    TempDir dir;
+    ManualClock clock(1'767'225'600'000);
+    const auto desc =
+        ValueStateDescriptor<std::string>("session").EnableTimeToLive(TtlConfig::Of(hours(24 * 7)));
+    {
+      auto b =
+          statewatch::testing::MakeBackend(statewatch::testing::TestOptions(backend, &clock, dir));
+      ASSERT_SW_OK(b->SetCurrentKey(std::string("u1")));
+      ASSERT_SW_OK((*b->GetValueState(desc))->Update("open"));
+      clock.Advance(hours(24 * 6));
+      ASSERT_TRUE(WriteKeyedSnapshot(*b, dir.Sub("savepoint")).ok());
+    }
+    BackendOptions o = statewatch::testing::TestOptions(backend, &clock, dir);
+    o.rocksdb.local_directory = dir.Sub("restored");
+    auto r = statewatch::testing::MakeBackend(o);
+    ASSERT_SW_OK(r->RestoreFromSnapshots({dir.Sub("savepoint")}));
+    auto* s = *r->GetValueState(desc);
+    ASSERT_SW_OK(r->SetCurrentKey(std::string("u1")));
+    EXPECT_EQ(s->Value().value_or("?"), "open") << backend;
+    clock.Advance(hours(24));
+    EXPECT_TRUE(s->Value().status().IsNotFound()) << backend;
+  }
+}
+
+TEST(KeyedRestoreBadInputTest, ChangedTypeLateRestoreCorruptFileAndOtherMaxParallelism) {
+  TempDir dir;
+  ManualClock clock;
+  auto b =
+      statewatch::testing::MakeBackend(statewatch::testing::TestOptions("hashmap", &clock, dir));
+  ASSERT_SW_OK(b->SetCurrentKey(std::string("k")));
+  ASSERT_SW_OK((*b->GetValueState(ValueStateDescriptor<int64_t>("n")))->Update(5));
+  const std::string path = dir.Sub("savepoint");
+  ASSERT_TRUE(WriteKeyedSnapshot(*b, path).ok());
+
+  {  // The descriptor's type changed: refused, naming both.
+    auto r =
+        statewatch::testing::MakeBackend(statewatch::testing::TestOptions("hashmap", &clock, dir));
+    ASSERT_SW_OK(r->RestoreFromSnapshots({path}));
+    auto changed = r->GetValueState(ValueStateDescriptor<std::string>("n"));
+    ASSERT_TRUE(changed.status().IsInvalidArgument());
+    EXPECT_THAT(changed.status().message(), HasSubstr("i64"));
+    EXPECT_THAT(changed.status().message(), HasSubstr("str"));
+    // TTL switched on: the stored layout differs, refused too.
+    auto ttl = r->GetValueState(
+        ValueStateDescriptor<int64_t>("n").EnableTimeToLive(TtlConfig::Of(hours(1))));
+    EXPECT_TRUE(ttl.status().IsInvalidArgument());
+    EXPECT_EQ(r->PendingRestoredStates(), std::vector<std::string>{"n"});
+  }
+  {  // Restore after registration, or twice.
+    auto r =
+        statewatch::testing::MakeBackend(statewatch::testing::TestOptions("hashmap", &clock, dir));
+    ASSERT_TRUE(r->GetValueState(ValueStateDescriptor<int64_t>("other")).ok());
+    EXPECT_TRUE(r->RestoreFromSnapshots({path}).IsFailedPrecondition());
+  }
+  {  // One good file and one corrupt one: an error naming the bad file, nothing restored.
+    std::string bytes = ReadFile(path);
+    bytes[bytes.size() / 2] ^= 0x10;
+    WriteFile(dir.Sub("corrupt"), bytes);
+    auto r =
+        statewatch::testing::MakeBackend(statewatch::testing::TestOptions("hashmap", &clock, dir));
+    Status s = r->RestoreFromSnapshots({path, dir.Sub("corrupt")});
+    ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_THAT(s.message(), HasSubstr(dir.Sub("corrupt")));
+    EXPECT_TRUE(r->PendingRestoredStates().empty());
+    EXPECT_TRUE(std::filesystem::exists(dir.Sub("corrupt")));  // nothing deleted
+  }
+  {  // Another max_parallelism: key groups cannot be remapped.
+    BackendOptions o = statewatch::testing::TestOptions("hashmap", &clock, dir);
+    o.max_parallelism = 256;
+    o.key_group_range = KeyGroupRange::All(256);
+    auto r = statewatch::testing::MakeBackend(o);
+    Status s = r->RestoreFromSnapshots({path});
+    ASSERT_TRUE(s.IsInvalidArgument()) << s.ToString();
+    EXPECT_THAT(s.message(), HasSubstr("max_parallelism 128"));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, KeyedSnapshotTest, ::testing::Values("hashmap", "rocksdb"),
                          statewatch::testing::BackendParamName);
 

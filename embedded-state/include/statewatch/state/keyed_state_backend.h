@@ -141,6 +141,20 @@ class KeyedStateBackend {
     return keys;
   }
 
+  // --- Restore ---
+  // Restores keyed state from snapshots (keyed_snapshot.h: savepoints, full checkpoints)
+  // written by either backend at any parallelism: from every file, the entries whose key group
+  // lies in this backend's range are taken, the others skipped — so N old instances' files
+  // restore into M new ones. Call it before registering any state (FailedPrecondition after).
+  // Entries wait until their state is registered (Get*State), and are stored then with their
+  // TTL timestamps; the descriptor must keep the snapshot's kind and serializers and whether
+  // TTL is on (InvalidArgument naming both otherwise; the TTL length may change). A snapshot
+  // of another max_parallelism is InvalidArgument; any read error (ReadKeyedSnapshot) is
+  // returned with nothing restored. Holds the taken entries in memory until registration.
+  Status RestoreFromSnapshots(const std::vector<std::string>& paths);
+  // States restored but not registered yet.
+  std::vector<std::string> PendingRestoredStates() const;
+
   // --- Maintenance ---
   // RocksDB: flush all memtables to SST files / run a manual full compaction of one state's
   // column family (the TTL compaction filter runs there). Heap: nothing to do, OK.
@@ -190,9 +204,11 @@ class KeyedStateBackend {
     SW_RETURN_IF_ERROR(CheckRegistrationLocked(meta));
     auto it = states_.find(meta.name);
     if (it != states_.end()) return it->second.impl.get();
+    SW_RETURN_IF_ERROR(CheckRestoredLocked(meta));
     Result<std::unique_ptr<internal::KvStateImpl>> made = make();
     if (!made.ok()) return made.status();
     internal::KvStateImpl* raw = made->get();
+    SW_RETURN_IF_ERROR(ApplyRestoredLocked(meta.name, raw));
     if (meta.ttl.enabled() && meta.ttl.cleanup_incremental &&
         meta.ttl.incremental_cleanup_every_record) {
       every_record_cleanup_.push_back(raw);
@@ -203,6 +219,10 @@ class KeyedStateBackend {
 
   // Validates a descriptor; for a known name, checks it matches the earlier registration.
   Status CheckRegistrationLocked(const StateMeta& meta) const;
+  // A state restored from a snapshot must be registered compatibly (RestoreFromSnapshots).
+  Status CheckRestoredLocked(const StateMeta& meta) const;
+  // Stores the restored entries of `name` (if any) into its new handle and forgets them.
+  Status ApplyRestoredLocked(const std::string& name, internal::KvStateImpl* impl);
   // Validates scratch_key_ and makes it the current key (swapping buffers: no copy).
   Status AdoptScratchKey();
   static Status TypeMismatch(const StateMeta& meta);
@@ -215,8 +235,21 @@ class KeyedStateBackend {
   std::string scratch_key_;
   std::vector<internal::KvStateImpl*> every_record_cleanup_;
 
-  mutable std::mutex mu_;  // guards states_ (registration vs. stats/iteration lookups)
+  // Entries from RestoreFromSnapshots waiting for their state's registration.
+  struct RestoredEntry {
+    int key_group;
+    std::string key, ns, user_key, value;
+    int64_t timestamp;
+  };
+  struct RestoredState {
+    StateMeta meta;
+    std::vector<RestoredEntry> entries;
+  };
+
+  mutable std::mutex mu_;  // guards states_ and restored_
   std::map<std::string, Registered, std::less<>> states_;
+  std::map<std::string, RestoredState, std::less<>> restored_;
+  bool restore_called_ = false;
 };
 
 // Creates a backend from options: "hashmap" or "rocksdb". InvalidArgument for an unknown backend

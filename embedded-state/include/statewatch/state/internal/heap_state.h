@@ -134,6 +134,27 @@ class HeapStateBase : public Iface, public KvStateImpl {
     return Status::OK();
   }
 
+  Status RestoreEntry(const StateEntry& in) override {
+    std::string composite;
+    AppendComposite(&composite, in.key, in.ns);
+    uint32_t hash = Murmur3Hash32(in.key);
+    if (!in.ns.empty()) hash = HashKeyNs(hash, in.ns);
+    const CompositeLookup k{composite, hash};
+    Map& m = map_;
+    size_t i = m.Find(k);
+    if (i == npos) {
+      cached_epoch_ = 0;
+      i = m.Insert(k, in.key_group, E{});
+      keys_.store(keys_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    const int64_t ts =
+        ttl_.enabled() && in.timestamp != StateEntry::kNoTimestamp ? in.timestamp : 0;
+    if (!RestoreInto(m.value(i), in, ts)) {
+      return Status::Corruption("restoring state '" + meta_.name + "': an entry does not decode");
+    }
+    return Status::OK();
+  }
+
   Result<StateStats> Stats() override {
     StateStats s;
     s.name = meta_.name;
@@ -164,6 +185,8 @@ class HeapStateBase : public Iface, public KvStateImpl {
   virtual bool EmitEntries(E& e, StateEntry& out, const std::function<bool(int64_t)>& keep,
                            std::string& scratch_key, std::string& scratch_value,
                            const StateEntryVisitor& visitor) = 0;
+  // Adds a snapshot entry's value (and map key) to `e`; false when they do not decode.
+  virtual bool RestoreInto(E& e, const StateEntry& in, int64_t ts) = 0;
 
   bool HasKey() const { return env_.key->key_group >= 0; }
   int64_t Now() const { return env_.Now(); }
@@ -329,6 +352,11 @@ class HeapSingleSlotState : public HeapStateBase<TtlSlot<T>, Iface> {
     out.value = scratch_value;
     return visitor(out);
   }
+  bool RestoreInto(TtlSlot<T>& e, const StateEntry& in, int64_t ts) override {
+    if (!Serializer<T>::Deserialize(in.value, &e.value)) return false;
+    e.ts = ts;
+    return true;
+  }
 
  private:
   // Marks a slot for removal by incremental cleanup (ts values are ≥ 0 otherwise).
@@ -493,6 +521,12 @@ class HeapListState final : public HeapStateBase<std::vector<TtlSlot<T>>, ListSt
     }
     return true;
   }
+  bool RestoreInto(Elements& e, const StateEntry& in, int64_t ts) override {
+    TtlSlot<T> slot{T(), ts};
+    if (!Serializer<T>::Deserialize(in.value, &slot.value)) return false;
+    e.push_back(std::move(slot));
+    return true;
+  }
 };
 
 template <typename K, typename V>
@@ -654,6 +688,16 @@ class HeapMapState final
       out.value = scratch_value;
       if (!visitor(out)) return false;
     }
+    return true;
+  }
+  bool RestoreInto(Inner& e, const StateEntry& in, int64_t ts) override {
+    K user_key;
+    TtlSlot<V> slot{V(), ts};
+    if (!Serializer<K>::Deserialize(in.user_key, &user_key) ||
+        !Serializer<V>::Deserialize(in.value, &slot.value)) {
+      return false;
+    }
+    e.insert_or_assign(std::move(user_key), std::move(slot));
     return true;
   }
 };

@@ -52,6 +52,10 @@ class KvStateImpl {
   virtual Result<StateStats> Stats() = 0;
   // The per-record incremental cleanup hook (TtlConfig::incremental_cleanup_every_record).
   virtual void RunIncrementalCleanup() {}
+  // Stores one entry from a snapshot, TTL timestamp as it was (restore): a list element is
+  // appended, a map entry or a value replaces what is there. e.key_group must lie in the
+  // backend's range. Corruption when a serialized part does not decode.
+  virtual Status RestoreEntry(const StateEntry& e) = 0;
 };
 
 }  // namespace internal

@@ -59,6 +59,25 @@ class RocksStateBase : public Iface, public KvStateImpl {
       CleanupIncrementally(ttl_.incremental_cleanup_size);
   }
 
+  // The stored layout is the canonical one plus framing (encoding.h), so restoring needs no
+  // serializer: [key group][composite][map key] → [timestamp] value; list elements are merged.
+  Status RestoreEntry(const StateEntry& in) override {
+    std::string key;
+    PutKeyGroup(&key, in.key_group);
+    AppendComposite(&key, in.key, in.ns);
+    key.append(in.user_key);
+    const bool has_ts = ttl_.enabled();
+    const int64_t ts = in.timestamp == StateEntry::kNoTimestamp ? 0 : in.timestamp;
+    std::string value;
+    if (meta_.kind == StateKind::kList) {
+      AppendListElement(&value, has_ts, ts, in.value);
+      return column_->Merge(key, value);
+    }
+    if (has_ts) PutFixed64BE(&value, static_cast<uint64_t>(ts));
+    value.append(in.value);
+    return column_->Put(key, value);
+  }
+
   Status Scan(const ScanOptions& options, const StateEntryVisitor& visitor) override {
     KeyGroupRange r = options.range.empty() ? env_.range : options.range.Intersect(env_.range);
     if (r.empty()) return Status::OK();
