@@ -7,15 +7,27 @@
 #include <cstring>
 #include <filesystem>
 
+#include "durable_file.h"
+#include "snapshot_codec.h"
 #include "statewatch/state/crc32c.h"
 #include "statewatch/state/internal/encoding.h"
 
 namespace statewatch {
 namespace {
 
+using internal::DecodeStateMeta;
+using internal::EncodeStateMeta;
+using internal::ErrnoMessage;
+using internal::GetByte;
+using internal::GetFixed32;
+using internal::GetFixed64;
 using internal::GetLengthPrefixed;
 using internal::GetVarint32;
+using internal::PutFixed32;
+using internal::PutFixed64;
+using internal::PutString;
 using internal::PutVarint32;
+using internal::SyncParentDirectory;
 
 constexpr std::string_view kMagic = "SWKEYSNP";
 constexpr size_t kRecordHeaderBytes = 5;  // fixed32 length + type
@@ -26,52 +38,12 @@ constexpr uint32_t kMaxRecordBytes = 256u << 20;
 
 enum RecordType : uint8_t { kHeader = 1, kState = 2, kEntries = 3, kEnd = 4 };
 
-enum CleanupFlags : uint8_t {
-  kFullSnapshot = 1,
-  kIncremental = 2,
-  kEveryRecord = 4,
-  kCompactionFilter = 8,
-};
-
-void PutFixed32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-uint32_t GetFixed32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-void PutFixed64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-bool GetFixed64(std::string_view* in, uint64_t* v) {
-  if (in->size() < 8) return false;
-  *v = 0;
-  for (int i = 7; i >= 0; --i) *v = (*v << 8) | static_cast<uint8_t>((*in)[i]);
-  in->remove_prefix(8);
-  return true;
-}
-bool GetByte(std::string_view* in, uint8_t* v) {
-  if (in->empty()) return false;
-  *v = static_cast<uint8_t>(in->front());
-  in->remove_prefix(1);
-  return true;
-}
-void PutString(std::string* out, std::string_view s) {
-  PutVarint32(out, static_cast<uint32_t>(s.size()));
-  out->append(s);
-}
-
-std::string Errno(const std::string& what, const std::string& path) {
-  return what + " " + path + ": " + std::strerror(errno);
-}
-
 // Appends through a buffer to a file descriptor; the first failure sticks.
 class FileWriter {
  public:
   explicit FileWriter(std::string path) : path_(std::move(path)) {
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) status_ = Status::IOError(Errno("cannot create", path_));
+    if (fd_ < 0) status_ = Status::IOError(ErrnoMessage("cannot create", path_));
   }
   ~FileWriter() {
     if (fd_ >= 0) ::close(fd_);
@@ -96,9 +68,10 @@ class FileWriter {
   // Flushes, fsyncs and closes.
   Status Finish() {
     Flush();
-    if (status_.ok() && ::fsync(fd_) != 0) status_ = Status::IOError(Errno("cannot sync", path_));
+    if (status_.ok() && ::fsync(fd_) != 0)
+      status_ = Status::IOError(ErrnoMessage("cannot sync", path_));
     if (fd_ >= 0 && ::close(fd_) != 0 && status_.ok()) {
-      status_ = Status::IOError(Errno("cannot close", path_));
+      status_ = Status::IOError(ErrnoMessage("cannot close", path_));
     }
     fd_ = -1;
     return status_;
@@ -117,7 +90,7 @@ class FileWriter {
       const ssize_t n = ::write(fd_, rest.data(), rest.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        status_ = Status::IOError(Errno("cannot write", path_));
+        status_ = Status::IOError(ErrnoMessage("cannot write", path_));
         break;
       }
       rest.remove_prefix(static_cast<size_t>(n));
@@ -131,60 +104,6 @@ class FileWriter {
   uint64_t bytes_ = 0;
   Status status_;
 };
-
-std::string EncodeState(const StateMeta& m) {
-  std::string out;
-  PutString(&out, m.name);
-  out.push_back(static_cast<char>(m.kind));
-  PutString(&out, m.value_serializer);
-  PutString(&out, m.user_key_serializer);
-  const TtlConfig& t = m.ttl;
-  PutFixed64(&out, static_cast<uint64_t>(t.ttl.count()));
-  out.push_back(static_cast<char>(t.update_type));
-  out.push_back(static_cast<char>(t.visibility));
-  uint8_t flags = 0;
-  if (t.cleanup_full_snapshot) flags |= kFullSnapshot;
-  if (t.cleanup_incremental) flags |= kIncremental;
-  if (t.incremental_cleanup_every_record) flags |= kEveryRecord;
-  if (t.cleanup_compaction_filter) flags |= kCompactionFilter;
-  out.push_back(static_cast<char>(flags));
-  PutVarint32(&out, static_cast<uint32_t>(t.incremental_cleanup_size));
-  PutVarint32(&out, static_cast<uint32_t>(t.compaction_query_time_after));
-  return out;
-}
-
-bool DecodeState(std::string_view in, StateMeta* m) {
-  std::string_view name, value_ser, key_ser;
-  uint8_t kind = 0, update = 0, visibility = 0, flags = 0;
-  uint64_t ttl = 0;
-  uint32_t incremental = 0, query = 0;
-  if (!GetLengthPrefixed(&in, &name) || !GetByte(&in, &kind) ||
-      !GetLengthPrefixed(&in, &value_ser) || !GetLengthPrefixed(&in, &key_ser) ||
-      !GetFixed64(&in, &ttl) || !GetByte(&in, &update) || !GetByte(&in, &visibility) ||
-      !GetByte(&in, &flags) || !GetVarint32(&in, &incremental) || !GetVarint32(&in, &query) ||
-      !in.empty()) {
-    return false;
-  }
-  if (kind < static_cast<uint8_t>(StateKind::kValue) ||
-      kind > static_cast<uint8_t>(StateKind::kAggregating) || update < 1 || update > 2 ||
-      visibility < 1 || visibility > 2 || static_cast<int64_t>(ttl) < 0 || name.empty()) {
-    return false;
-  }
-  m->name = name;
-  m->kind = static_cast<StateKind>(kind);
-  m->value_serializer = value_ser;
-  m->user_key_serializer = key_ser;
-  m->ttl.ttl = std::chrono::milliseconds(static_cast<int64_t>(ttl));
-  m->ttl.update_type = static_cast<TtlUpdateType>(update);
-  m->ttl.visibility = static_cast<TtlVisibility>(visibility);
-  m->ttl.cleanup_full_snapshot = (flags & kFullSnapshot) != 0;
-  m->ttl.cleanup_incremental = (flags & kIncremental) != 0;
-  m->ttl.incremental_cleanup_every_record = (flags & kEveryRecord) != 0;
-  m->ttl.cleanup_compaction_filter = (flags & kCompactionFilter) != 0;
-  m->ttl.incremental_cleanup_size = static_cast<int>(incremental);
-  m->ttl.compaction_query_time_after = static_cast<int>(query);
-  return true;
-}
 
 void AppendEntry(std::string* out, const StateEntry& e) {
   PutVarint32(out, static_cast<uint32_t>(e.key_group));
@@ -218,17 +137,6 @@ bool NextEntry(std::string_view* in, StateEntry* e) {
   return true;
 }
 
-Status SyncDirectoryOf(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError(Errno("cannot open directory", dir));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Status::IOError(Errno("cannot sync directory", dir));
-  return Status::OK();
-}
-
 // Reads whole records from a file descriptor, tracking the offset for messages.
 class RecordReader {
  public:
@@ -252,7 +160,7 @@ class RecordReader {
     while (got < n) {
       const ssize_t r = ::read(fd_, out->data() + got, n - got);
       if (r < 0 && errno == EINTR) continue;
-      if (r < 0) return Status::IOError(Errno("cannot read", path_));
+      if (r < 0) return Status::IOError(ErrnoMessage("cannot read", path_));
       if (r == 0) break;
       got += static_cast<size_t>(r);
     }
@@ -320,7 +228,7 @@ Result<KeyedSnapshotInfo> WriteKeyedSnapshot(KeyedStateBackend& backend, const s
         status = meta.status();
         break;
       }
-      out.Record(kState, EncodeState(*meta));
+      out.Record(kState, EncodeStateMeta(*meta));
       info.states.push_back(*meta);
       ScanOptions options;
       options.for_snapshot = true;
@@ -346,9 +254,9 @@ Result<KeyedSnapshotInfo> WriteKeyedSnapshot(KeyedStateBackend& backend, const s
     if (status.ok()) status = finished;
   }
   if (status.ok() && std::rename(temp.c_str(), path.c_str()) != 0) {
-    status = Status::IOError(Errno("cannot rename " + temp + " to", path));
+    status = Status::IOError(ErrnoMessage("cannot rename " + temp + " to", path));
   }
-  if (status.ok()) status = SyncDirectoryOf(path);
+  if (status.ok()) status = SyncParentDirectory(path);
   if (!status.ok()) {
     std::error_code ignored;
     std::filesystem::remove(temp, ignored);
@@ -360,7 +268,7 @@ Result<KeyedSnapshotInfo> WriteKeyedSnapshot(KeyedStateBackend& backend, const s
 Result<KeyedSnapshotInfo> ReadKeyedSnapshot(const std::string& path,
                                             const KeyedSnapshotVisitor& visit) {
   RecordReader in(path);
-  if (!in.opened()) return Status::IOError(Errno("cannot open snapshot", path));
+  if (!in.opened()) return Status::IOError(ErrnoMessage("cannot open snapshot", path));
   std::string magic;
   bool eof = false;
   SW_RETURN_IF_ERROR(in.ReadExactly(kMagic.size(), &magic, &eof));
@@ -404,7 +312,7 @@ Result<KeyedSnapshotInfo> ReadKeyedSnapshot(const std::string& path,
       }
       case kState: {
         StateMeta meta;
-        if (!DecodeState(p, &meta)) return in.Corrupt(at, "malformed state record");
+        if (!DecodeStateMeta(p, &meta)) return in.Corrupt(at, "malformed state record");
         info.states.push_back(std::move(meta));
         current = &info.states.back();
         break;

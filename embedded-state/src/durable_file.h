@@ -1,0 +1,22 @@
+// Internal: file writes that survive a crash whole or not at all (temp name, fsync, rename,
+// directory fsync), shared by snapshots and checkpoint metadata.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "statewatch/state/status.h"
+
+namespace statewatch::internal {
+
+// "what path: strerror(errno)".
+std::string ErrnoMessage(const std::string& what, const std::string& path);
+
+// fsyncs the directory holding `path`, so a rename or create in it is durable.
+Status SyncParentDirectory(const std::string& path);
+
+// Writes `contents` to `path`.inprogress, fsyncs it, renames it over `path` and fsyncs the
+// directory. IOError naming the file; the temporary file is removed on error.
+Status WriteFileDurably(const std::string& path, std::string_view contents);
+
+}  // namespace statewatch::internal
