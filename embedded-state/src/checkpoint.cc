@@ -1,0 +1,355 @@
+#include "statewatch/state/checkpoint.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "durable_file.h"
+#include "snapshot_codec.h"
+#include "statewatch/state/crc32c.h"
+#include "statewatch/state/keyed_snapshot.h"
+
+namespace statewatch {
+namespace {
+
+namespace fs = std::filesystem;
+using internal::DecodeStateMeta;
+using internal::EncodeStateMeta;
+using internal::GetFixed32;
+using internal::GetFixed64;
+using internal::GetLengthPrefixed;
+using internal::GetVarint32;
+using internal::PutFixed32;
+using internal::PutFixed64;
+using internal::PutString;
+using internal::PutVarint32;
+
+constexpr std::string_view kMagic = "SWCHKMD1";
+constexpr const char* kMetadataFile = "_metadata";
+constexpr const char* kKeyedStateFile = "keyed-state";
+
+std::string DirName(uint64_t id) {
+  return "chk-" + std::to_string(id);
+}
+
+// The id of a "chk-N" directory name, or nullopt.
+std::optional<uint64_t> IdOf(const std::string& name) {
+  if (name.size() < 5 || name.compare(0, 4, "chk-") != 0) return std::nullopt;
+  uint64_t id = 0;
+  for (size_t i = 4; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9' || id > UINT64_MAX / 10) return std::nullopt;
+    id = id * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  return id;
+}
+
+// Size and CRC-32C of a file, streamed.
+Result<CheckpointFile> Describe(const fs::path& path, const std::string& name) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + path.string());
+  CheckpointFile f;
+  f.name = name;
+  std::string buf(1 << 16, '\0');
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<size_t>(in.gcount());
+    f.crc32c = Crc32c(std::string_view(buf.data(), n), f.crc32c);
+    f.size += n;
+  }
+  if (in.bad()) return Status::IOError("error reading " + path.string());
+  return f;
+}
+
+std::string EncodeMetadata(const CheckpointMetadata& m) {
+  std::string out(kMagic);
+  PutFixed32(&out, kCheckpointMetadataVersion);
+  PutFixed64(&out, m.id);
+  PutFixed64(&out, static_cast<uint64_t>(m.timestamp_millis));
+  PutString(&out, m.backend);
+  PutVarint32(&out, static_cast<uint32_t>(m.max_parallelism));
+  PutVarint32(&out, static_cast<uint32_t>(m.key_group_range.start));
+  PutVarint32(&out, static_cast<uint32_t>(m.key_group_range.end + 1));
+  PutVarint32(&out, static_cast<uint32_t>(m.states.size()));
+  for (const StateMeta& s : m.states) PutString(&out, EncodeStateMeta(s));
+  PutVarint32(&out, static_cast<uint32_t>(m.files.size()));
+  for (const CheckpointFile& f : m.files) {
+    PutString(&out, f.name);
+    PutFixed64(&out, f.size);
+    PutFixed32(&out, f.crc32c);
+  }
+  PutFixed32(&out, Crc32c(out));
+  return out;
+}
+
+Result<CheckpointMetadata> DecodeMetadata(const std::string& path, std::string_view in) {
+  auto corrupt = [&](const std::string& why) {
+    return Status::Corruption("checkpoint metadata " + path + ": " + why);
+  };
+  if (in.size() < kMagic.size() + 8 || in.substr(0, kMagic.size()) != kMagic) {
+    return corrupt("not a statewatch checkpoint metadata file (bad magic or too short)");
+  }
+  const uint32_t stored = GetFixed32(in.data() + in.size() - 4);
+  if (Crc32c(in.substr(0, in.size() - 4)) != stored) return corrupt("checksum mismatch");
+  in.remove_prefix(kMagic.size());
+  const uint32_t version = GetFixed32(in.data());
+  in.remove_prefix(4);
+  in.remove_suffix(4);
+  if (version != kCheckpointMetadataVersion) {
+    return Status::NotSupported("checkpoint metadata " + path + ": version " +
+                                std::to_string(version) + ", this build reads version " +
+                                std::to_string(kCheckpointMetadataVersion));
+  }
+  CheckpointMetadata m;
+  uint64_t ts = 0;
+  std::string_view backend;
+  uint32_t max_parallelism = 0, start = 0, end = 0, states = 0, files = 0;
+  if (!GetFixed64(&in, &m.id) || !GetFixed64(&in, &ts) || !GetLengthPrefixed(&in, &backend) ||
+      !GetVarint32(&in, &max_parallelism) || !GetVarint32(&in, &start) || !GetVarint32(&in, &end) ||
+      !GetVarint32(&in, &states)) {
+    return corrupt("malformed header");
+  }
+  m.timestamp_millis = static_cast<int64_t>(ts);
+  m.backend = backend;
+  m.max_parallelism = static_cast<int>(max_parallelism);
+  m.key_group_range = {static_cast<int>(start), static_cast<int>(end) - 1};
+  for (uint32_t i = 0; i < states; ++i) {
+    std::string_view record;
+    StateMeta meta;
+    if (!GetLengthPrefixed(&in, &record) || !DecodeStateMeta(record, &meta)) {
+      return corrupt("malformed state descriptor " + std::to_string(i));
+    }
+    m.states.push_back(std::move(meta));
+  }
+  if (!GetVarint32(&in, &files)) return corrupt("malformed file list");
+  for (uint32_t i = 0; i < files; ++i) {
+    std::string_view name;
+    CheckpointFile f;
+    uint64_t size = 0;
+    if (!GetLengthPrefixed(&in, &name) || !GetFixed64(&in, &size) || in.size() < 4) {
+      return corrupt("malformed file entry " + std::to_string(i));
+    }
+    f.crc32c = GetFixed32(in.data());
+    in.remove_prefix(4);
+    f.name = name;
+    f.size = size;
+    if (f.name.empty() || f.name.find('/') != std::string::npos || f.name == "..") {
+      return corrupt("file name '" + f.name + "' is not a plain name");
+    }
+    m.files.push_back(std::move(f));
+  }
+  if (!in.empty()) return corrupt("trailing bytes");
+  return m;
+}
+
+void RemoveQuietly(const fs::path& p) {
+  std::error_code ignored;
+  fs::remove_all(p, ignored);
+}
+
+}  // namespace
+
+uint64_t CheckpointMetadata::full_size_bytes() const {
+  uint64_t total = 0;
+  for (const CheckpointFile& f : files) total += f.size;
+  return total;
+}
+
+Result<CheckpointMetadata> ReadCheckpoint(const std::string& checkpoint_dir) {
+  const fs::path dir(checkpoint_dir);
+  const fs::path meta_path = dir / kMetadataFile;
+  std::error_code ec;
+  if (!fs::exists(meta_path, ec)) {
+    return Status::NotFound("checkpoint " + checkpoint_dir + " has no " + kMetadataFile +
+                            " (incomplete)");
+  }
+  std::ifstream in(meta_path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + meta_path.string());
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Result<CheckpointMetadata> m = DecodeMetadata(meta_path.string(), bytes);
+  if (!m.ok()) return m.status();
+  for (const CheckpointFile& f : m->files) {
+    const fs::path p = dir / f.name;
+    if (!fs::exists(p, ec)) {
+      return Status::Corruption("checkpoint " + checkpoint_dir + ": file " + p.string() +
+                                " is missing");
+    }
+    Result<CheckpointFile> actual = Describe(p, f.name);
+    if (!actual.ok()) return actual.status();
+    if (actual->size != f.size) {
+      return Status::Corruption("checkpoint " + checkpoint_dir + ": file " + p.string() + " has " +
+                                std::to_string(actual->size) + " bytes, the metadata says " +
+                                std::to_string(f.size) + " (truncated?)");
+    }
+    if (actual->crc32c != f.crc32c) {
+      return Status::Corruption("checkpoint " + checkpoint_dir + ": file " + p.string() +
+                                " does not match its checksum");
+    }
+  }
+  m->directory = checkpoint_dir;
+  return m;
+}
+
+Result<CheckpointMetadata> FindLatestCheckpoint(const std::string& root,
+                                                std::vector<std::string>* skipped) {
+  std::error_code ec;
+  std::vector<std::pair<uint64_t, fs::path>> dirs;
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    if (!entry.is_directory()) continue;
+    if (auto id = IdOf(entry.path().filename().string())) dirs.emplace_back(*id, entry.path());
+  }
+  if (ec) return Status::IOError("cannot list checkpoint root " + root + ": " + ec.message());
+  std::sort(dirs.begin(), dirs.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [id, path] : dirs) {
+    Result<CheckpointMetadata> m = ReadCheckpoint(path.string());
+    if (m.ok() && m->id == id) return m;
+    if (skipped != nullptr) {
+      skipped->push_back(m.ok() ? path.string() + ": metadata names checkpoint " +
+                                      std::to_string(m->id)
+                                : m.status().ToString());
+    }
+  }
+  return Status::NotFound("no complete checkpoint under " + root);
+}
+
+Status RestoreFromCheckpoint(KeyedStateBackend& backend, const CheckpointMetadata& checkpoint) {
+  std::vector<std::string> files;
+  for (const CheckpointFile& f : checkpoint.files) {
+    if (f.name == kKeyedStateFile)
+      files.push_back((fs::path(checkpoint.directory) / f.name).string());
+  }
+  return backend.RestoreFromSnapshots(files);
+}
+
+CheckpointCoordinator::CheckpointCoordinator(KeyedStateBackend* backend, CheckpointOptions options)
+    : backend_(backend), options_(std::move(options)) {}
+
+Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Open(
+    KeyedStateBackend* backend, CheckpointOptions options) {
+  if (options.root.empty()) return Status::InvalidArgument("checkpoint root must be set");
+  if (options.retained < 1) return Status::InvalidArgument("checkpoints retained must be >= 1");
+  std::error_code ec;
+  fs::create_directory(options.root, ec);
+  if (ec) {
+    return Status::IOError("cannot create checkpoint root " + options.root + ": " + ec.message());
+  }
+  std::unique_ptr<CheckpointCoordinator> c(new CheckpointCoordinator(backend, std::move(options)));
+  // Ids continue after the highest directory present, complete or not, so a new checkpoint
+  // never reuses the name of a half-written one.
+  for (const auto& entry : fs::directory_iterator(c->options_.root, ec)) {
+    if (auto id = IdOf(entry.path().filename().string())) {
+      c->next_id_ = std::max(c->next_id_, *id + 1);
+    }
+  }
+  if (ec) return Status::IOError("cannot list checkpoint root " + c->options_.root);
+  Result<CheckpointMetadata> latest = FindLatestCheckpoint(c->options_.root);
+  if (latest.ok()) c->latest_ = *latest;
+  return c;
+}
+
+Result<CheckpointMetadata> CheckpointCoordinator::Write(uint64_t id, int64_t trigger_millis) {
+  const fs::path dir = fs::path(options_.root) / DirName(id);
+  std::error_code ec;
+  fs::create_directory(dir, ec);
+  if (ec) return Status::IOError("cannot create " + dir.string() + ": " + ec.message());
+  CheckpointMetadata m;
+  m.id = id;
+  m.timestamp_millis = trigger_millis;
+  m.backend = std::string(backend_->backend_name());
+  m.max_parallelism = backend_->max_parallelism();
+  m.key_group_range = backend_->key_group_range();
+  m.directory = dir.string();
+  Result<KeyedSnapshotInfo> keyed = WriteKeyedSnapshot(*backend_, (dir / kKeyedStateFile).string());
+  if (!keyed.ok()) return keyed.status();
+  m.states = keyed->states;
+  Result<CheckpointFile> file = Describe(dir / kKeyedStateFile, kKeyedStateFile);
+  if (!file.ok()) return file.status();
+  m.files.push_back(*file);
+  // Last: the metadata makes the checkpoint exist.
+  SW_RETURN_IF_ERROR(internal::WriteFileDurably((dir / kMetadataFile).string(), EncodeMetadata(m)));
+  return m;
+}
+
+Result<CheckpointMetadata> CheckpointCoordinator::Trigger() {
+  const uint64_t id = next_id_++;
+  const int64_t trigger = backend_->clock().NowMillis();
+  last_trigger_millis_ = trigger;
+  const auto start = std::chrono::steady_clock::now();
+  Result<CheckpointMetadata> m = Write(id, trigger);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  last_end_millis_ = backend_->clock().NowMillis();
+  CheckpointRecord r;
+  r.id = id;
+  r.trigger_millis = trigger;
+  r.duration_seconds = seconds;
+  if (m.ok() && seconds * 1e3 > static_cast<double>(options_.timeout.count())) {
+    m = Status::Unavailable("checkpoint " + std::to_string(id) + " took " +
+                            std::to_string(seconds) + " s, over the timeout of " +
+                            std::to_string(options_.timeout.count() / 1000.0) + " s");
+  }
+  if (!m.ok()) {
+    RemoveQuietly(fs::path(options_.root) / DirName(id));
+    r.failure = m.status().ToString();
+    Record(r);
+    return m.status();
+  }
+  r.completed = true;
+  // A full checkpoint writes everything it holds: delta = full (Flink reports the same).
+  r.full_size_bytes = m->full_size_bytes();
+  r.delta_size_bytes = r.full_size_bytes;
+  Record(r);
+  latest_ = *m;
+  ApplyRetention();
+  return m;
+}
+
+Result<std::optional<CheckpointMetadata>> CheckpointCoordinator::MaybeTrigger() {
+  if (options_.interval.count() <= 0) return std::optional<CheckpointMetadata>();
+  const int64_t now = backend_->clock().NowMillis();
+  const bool interval_passed =
+      last_trigger_millis_ == INT64_MIN || now - last_trigger_millis_ >= options_.interval.count();
+  const bool paused =
+      last_end_millis_ == INT64_MIN || now - last_end_millis_ >= options_.min_pause.count();
+  if (!interval_passed || !paused) return std::optional<CheckpointMetadata>();
+  Result<CheckpointMetadata> m = Trigger();
+  if (!m.ok()) return m.status();
+  return std::optional<CheckpointMetadata>(std::move(*m));
+}
+
+void CheckpointCoordinator::Record(const CheckpointRecord& r) {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  (r.completed ? stats_.completed : stats_.failed)++;
+  if (r.completed) stats_.last_completed = r;
+  stats_.history.push_back(r);
+  if (stats_.history.size() > CheckpointStats::kHistory) {
+    stats_.history.erase(stats_.history.begin());
+  }
+}
+
+CheckpointStats CheckpointCoordinator::Stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return stats_;
+}
+
+void CheckpointCoordinator::ApplyRetention() {
+  // Keep the newest `retained` complete checkpoints; remove older ones and every incomplete
+  // directory older than the latest (a crash's leftovers). Never touches anything newer.
+  std::error_code ec;
+  std::vector<std::pair<uint64_t, fs::path>> complete, incomplete;
+  for (const auto& entry : fs::directory_iterator(options_.root, ec)) {
+    auto id = IdOf(entry.path().filename().string());
+    if (!id || !entry.is_directory() || *id >= latest_->id) continue;
+    (fs::exists(entry.path() / kMetadataFile) ? complete : incomplete)
+        .emplace_back(*id, entry.path());
+  }
+  std::sort(complete.begin(), complete.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = static_cast<size_t>(options_.retained - 1); i < complete.size(); ++i) {
+    RemoveQuietly(complete[i].second);
+  }
+  for (const auto& [id, path] : incomplete) RemoveQuietly(path);
+}
+
+}  // namespace statewatch
