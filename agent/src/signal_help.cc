@@ -29,6 +29,9 @@ constexpr std::pair<std::string_view, std::string_view> kHelp[] = {
     {"statewatch_checkpoint_full_size_bytes", "Full size of the last completed checkpoint."},
     {"statewatch_checkpoint_delta_size_bytes", "Bytes the last checkpoint added (incremental)."},
     {"statewatch_checkpoint_duration_seconds", "Duration of the last completed checkpoint."},
+    {"statewatch_checkpoints_completed_total", "Checkpoints completed since the job started."},
+    {"statewatch_checkpoints_failed_total",
+     "Checkpoints that failed or timed out since the job started."},
 };
 
 }  // namespace

@@ -40,6 +40,22 @@ Status EngineCollector::Collect(int64_t now, std::vector<rules::Sample>* out) {
     }
   }
 
+  if (stats->checkpoints) {
+    const CheckpointStats& c = *stats->checkpoints;
+    out->push_back(MakeSample("statewatch_checkpoints_completed_total", base, now,
+                              static_cast<double>(c.completed)));
+    out->push_back(MakeSample("statewatch_checkpoints_failed_total", base, now,
+                              static_cast<double>(c.failed)));
+    if (c.last_completed) {
+      out->push_back(MakeSample("statewatch_checkpoint_full_size_bytes", base, now,
+                                static_cast<double>(c.last_completed->full_size_bytes)));
+      out->push_back(MakeSample("statewatch_checkpoint_delta_size_bytes", base, now,
+                                static_cast<double>(c.last_completed->delta_size_bytes)));
+      out->push_back(MakeSample("statewatch_checkpoint_duration_seconds", base, now,
+                                c.last_completed->duration_seconds));
+    }
+  }
+
   if (!stats->rocksdb) return Status::OK();
   const RocksDbStats& r = *stats->rocksdb;
   for (const RocksDbColumnFamilyStats& cf : r.column_families) {

@@ -319,13 +319,18 @@ Result<std::optional<CheckpointMetadata>> CheckpointCoordinator::MaybeTrigger() 
 }
 
 void CheckpointCoordinator::Record(const CheckpointRecord& r) {
-  std::lock_guard<std::mutex> lock(stats_mu_);
-  (r.completed ? stats_.completed : stats_.failed)++;
-  if (r.completed) stats_.last_completed = r;
-  stats_.history.push_back(r);
-  if (stats_.history.size() > CheckpointStats::kHistory) {
-    stats_.history.erase(stats_.history.begin());
+  CheckpointStats copy;
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    (r.completed ? stats_.completed : stats_.failed)++;
+    if (r.completed) stats_.last_completed = r;
+    stats_.history.push_back(r);
+    if (stats_.history.size() > CheckpointStats::kHistory) {
+      stats_.history.erase(stats_.history.begin());
+    }
+    copy = stats_;
   }
+  backend_->PublishCheckpointStats(copy);
 }
 
 CheckpointStats CheckpointCoordinator::Stats() const {

@@ -281,6 +281,11 @@ Status KeyedStateBackend::CompactState(std::string_view state_name) {
   return Status::OK();
 }
 
+void KeyedStateBackend::PublishCheckpointStats(const CheckpointStats& stats) {
+  std::lock_guard<std::mutex> lock(mu_);
+  checkpoint_stats_ = stats;
+}
+
 Result<BackendStats> KeyedStateBackend::CollectStats() {
   BackendStats stats;
   stats.backend = std::string(backend_name());
@@ -292,6 +297,7 @@ Result<BackendStats> KeyedStateBackend::CollectStats() {
       if (!s.ok()) return s.status();
       stats.states.push_back(std::move(*s));
     }
+    stats.checkpoints = checkpoint_stats_;
   }
   SW_RETURN_IF_ERROR(AddBackendStats(&stats));
   return stats;

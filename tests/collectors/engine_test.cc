@@ -10,6 +10,7 @@
 
 #include "collectors/samples.h"
 #include "embedded-state/test_util.h"
+#include "statewatch/state/checkpoint.h"
 
 namespace statewatch::collectors {
 namespace {
@@ -99,6 +100,53 @@ TEST(EngineCollectorTest, RocksDbPropertiesAndHitRatioFromDeltas) {
   ASSERT_TRUE(ratio.has_value());
   EXPECT_GT(*ratio, 0.5);
   EXPECT_LE(*ratio, 1.0);
+}
+
+}  // namespace
+}  // namespace statewatch::collectors
+
+namespace statewatch::collectors {
+namespace {
+
+using statewatch::collectors::testing::Find;
+using statewatch::testing::MakeBackend;
+using statewatch::testing::TempDir;
+using statewatch::testing::TestOptions;
+
+TEST(EngineCollectorTest, CheckpointStatsBecomeCheckpointSignals) {
+  ManualClock clock(1'000'000);
+  TempDir dir;
+  auto backend = MakeBackend(TestOptions("hashmap", &clock, dir));
+  auto* s = *backend->GetValueState(ValueStateDescriptor<int64_t>("orders"));
+  EngineCollector collector("cdc", backend.get(), "job");
+  std::vector<rules::Sample> before;
+  ASSERT_SW_OK(collector.Collect(1, &before));
+  // No coordinator yet: no checkpoint signal at all (absent, not zero).
+  for (const rules::Sample& x : before) EXPECT_EQ(x.series.find("checkpoint"), std::string::npos);
+
+  CheckpointOptions options;
+  options.root = dir.Sub("checkpoints");
+  auto coordinator = CheckpointCoordinator::Open(backend.get(), options);
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status().ToString();
+  for (int64_t k = 0; k < 100; ++k) {
+    ASSERT_SW_OK(backend->SetCurrentKey(k));
+    ASSERT_SW_OK(s->Update(k));
+  }
+  auto m = (*coordinator)->Trigger();
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+
+  std::vector<rules::Sample> after;
+  ASSERT_SW_OK(collector.Collect(2, &after));
+  const std::map<std::string, std::string> labels = {{"job", "cdc"}, {"source", "job"}};
+  auto full = Find(after, "statewatch_checkpoint_full_size_bytes", labels);
+  ASSERT_TRUE(full.has_value());
+  EXPECT_EQ(*full, static_cast<double>(m->full_size_bytes()));
+  EXPECT_GT(*full, 100.0 * 8);
+  // A full checkpoint writes all it holds.
+  EXPECT_EQ(Find(after, "statewatch_checkpoint_delta_size_bytes", labels), full);
+  EXPECT_TRUE(Find(after, "statewatch_checkpoint_duration_seconds", labels).has_value());
+  EXPECT_EQ(Find(after, "statewatch_checkpoints_completed_total", labels), 1.0);
+  EXPECT_EQ(Find(after, "statewatch_checkpoints_failed_total", labels), 0.0);
 }
 
 }  // namespace

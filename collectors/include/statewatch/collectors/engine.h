@@ -11,6 +11,10 @@
 // Per RocksDB column family (labels job, source, cf):
 //   statewatch_rocksdb_estimate_num_keys, statewatch_rocksdb_pending_compaction_bytes,
 //   statewatch_rocksdb_live_data_bytes, statewatch_rocksdb_memtable_bytes
+// With a CheckpointCoordinator on the backend (labels job, source):
+//   statewatch_checkpoint_full_size_bytes, statewatch_checkpoint_delta_size_bytes,
+//   statewatch_checkpoint_duration_seconds (the last completed checkpoint),
+//   statewatch_checkpoints_completed_total, statewatch_checkpoints_failed_total
 // Per RocksDB backend (labels job, source):
 //   statewatch_rocksdb_delayed_write_rate_bytes, statewatch_rocksdb_block_cache_hit_ratio (from
 //   ticker deltas since the previous collection; absent on the first one and when the interval

@@ -72,26 +72,6 @@ struct CheckpointMetadata {
   uint64_t full_size_bytes() const;  // every file it needs
 };
 
-// One finished (or failed) checkpoint, as Flink's REST API lists them.
-struct CheckpointRecord {
-  uint64_t id = 0;
-  bool completed = false;
-  int64_t trigger_millis = 0;
-  double duration_seconds = 0;
-  uint64_t full_size_bytes = 0;   // Flink's state_size
-  uint64_t delta_size_bytes = 0;  // Flink's checkpointed_size: written by this checkpoint
-  std::string failure;            // why it failed
-};
-
-// What users watch (DESIGN.md: checkpoint full size, delta size, duration), for the collectors.
-struct CheckpointStats {
-  uint64_t completed = 0;
-  uint64_t failed = 0;
-  std::optional<CheckpointRecord> last_completed;
-  std::vector<CheckpointRecord> history;  // newest last, at most kHistory
-  static constexpr size_t kHistory = 32;
-};
-
 // Reads ROOT/chk-N/_metadata and verifies every file it lists (present, size, CRC-32C).
 // NotFound when there is no _metadata (an incomplete checkpoint); Corruption naming the file
 // and the reason; NotSupported for another metadata version.

@@ -165,6 +165,9 @@ class KeyedStateBackend {
   // Per state: exact keys and entries, bytes, TTL, expired-entry removals by cleanup; for
   // RocksDB also the database properties and tickers (see stats.h).
   Result<BackendStats> CollectStats();
+  // Called by a CheckpointCoordinator after each checkpoint, so CollectStats carries them.
+  // Any thread.
+  void PublishCheckpointStats(const CheckpointStats& stats);
 
  protected:
   KeyedStateBackend(const BackendOptions& options, internal::RawStore* raw_store);
@@ -250,6 +253,7 @@ class KeyedStateBackend {
   std::map<std::string, Registered, std::less<>> states_;
   std::map<std::string, RestoredState, std::less<>> restored_;
   bool restore_called_ = false;
+  std::optional<CheckpointStats> checkpoint_stats_;  // GUARDED_BY(mu_)
 };
 
 // Creates a backend from options: "hashmap" or "rocksdb". InvalidArgument for an unknown backend

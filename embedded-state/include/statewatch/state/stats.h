@@ -72,11 +72,33 @@ struct RocksDbStats {
   std::vector<RocksDbColumnFamilyStats> column_families;
 };
 
+// One finished (or failed) checkpoint, as Flink's REST API lists them.
+struct CheckpointRecord {
+  uint64_t id = 0;
+  bool completed = false;
+  int64_t trigger_millis = 0;
+  double duration_seconds = 0;
+  uint64_t full_size_bytes = 0;   // Flink's state_size
+  uint64_t delta_size_bytes = 0;  // Flink's checkpointed_size: written by this checkpoint
+  std::string failure;            // why it failed
+};
+
+// What users watch (DESIGN.md: checkpoint full size, delta size, duration), for the collectors.
+struct CheckpointStats {
+  uint64_t completed = 0;
+  uint64_t failed = 0;
+  std::optional<CheckpointRecord> last_completed;
+  std::vector<CheckpointRecord> history;  // newest last, at most kHistory
+  static constexpr size_t kHistory = 32;
+};
+
 struct BackendStats {
   std::string backend;              // "hashmap" or "rocksdb"
   int64_t collected_at_millis = 0;  // backend clock
   std::vector<StateStats> states;
   std::optional<RocksDbStats> rocksdb;
+  // Published by the backend's CheckpointCoordinator (checkpoint.h); absent without one.
+  std::optional<CheckpointStats> checkpoints;
 };
 
 }  // namespace statewatch
