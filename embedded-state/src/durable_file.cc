@@ -28,6 +28,13 @@ Status SyncParentDirectory(const std::string& path) {
   return Status::OK();
 }
 
+Status RenameDurably(const std::string& from, const std::string& to) {
+  if (std::rename(from.c_str(), to.c_str()) != 0) {
+    return Status::IOError(ErrnoMessage("cannot rename " + from + " to", to));
+  }
+  return SyncParentDirectory(to);
+}
+
 Status WriteFileDurably(const std::string& path, std::string_view contents) {
   const std::string temp = path + ".inprogress";
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -45,10 +52,7 @@ Status WriteFileDurably(const std::string& path, std::string_view contents) {
   }
   if (status.ok() && ::fsync(fd) != 0) status = Status::IOError(ErrnoMessage("cannot sync", temp));
   if (::close(fd) != 0 && status.ok()) status = Status::IOError(ErrnoMessage("cannot close", temp));
-  if (status.ok() && std::rename(temp.c_str(), path.c_str()) != 0) {
-    status = Status::IOError(ErrnoMessage("cannot rename " + temp + " to", path));
-  }
-  if (status.ok()) status = SyncParentDirectory(path);
+  if (status.ok()) status = RenameDurably(temp, path);
   if (!status.ok()) {
     std::error_code ignored;
     std::filesystem::remove(temp, ignored);

@@ -15,6 +15,10 @@ std::string ErrnoMessage(const std::string& what, const std::string& path);
 // fsyncs the directory holding `path`, so a rename or create in it is durable.
 Status SyncParentDirectory(const std::string& path);
 
+// Renames `from` over `to` and fsyncs the directory: the step that makes a finished temporary
+// file the real one. IOError naming both.
+Status RenameDurably(const std::string& from, const std::string& to);
+
 // Writes `contents` to `path`.inprogress, fsyncs it, renames it over `path` and fsyncs the
 // directory. IOError naming the file; the temporary file is removed on error.
 Status WriteFileDurably(const std::string& path, std::string_view contents);

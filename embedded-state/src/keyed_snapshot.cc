@@ -27,7 +27,6 @@ using internal::PutFixed32;
 using internal::PutFixed64;
 using internal::PutString;
 using internal::PutVarint32;
-using internal::SyncParentDirectory;
 
 constexpr std::string_view kMagic = "SWKEYSNP";
 constexpr size_t kRecordHeaderBytes = 5;  // fixed32 length + type
@@ -253,10 +252,7 @@ Result<KeyedSnapshotInfo> WriteKeyedSnapshot(KeyedStateBackend& backend, const s
     Status finished = out.Finish();
     if (status.ok()) status = finished;
   }
-  if (status.ok() && std::rename(temp.c_str(), path.c_str()) != 0) {
-    status = Status::IOError(ErrnoMessage("cannot rename " + temp + " to", path));
-  }
-  if (status.ok()) status = SyncParentDirectory(path);
+  if (status.ok()) status = internal::RenameDurably(temp, path);
   if (!status.ok()) {
     std::error_code ignored;
     std::filesystem::remove(temp, ignored);

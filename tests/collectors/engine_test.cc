@@ -102,17 +102,6 @@ TEST(EngineCollectorTest, RocksDbPropertiesAndHitRatioFromDeltas) {
   EXPECT_LE(*ratio, 1.0);
 }
 
-}  // namespace
-}  // namespace statewatch::collectors
-
-namespace statewatch::collectors {
-namespace {
-
-using statewatch::collectors::testing::Find;
-using statewatch::testing::MakeBackend;
-using statewatch::testing::TempDir;
-using statewatch::testing::TestOptions;
-
 TEST(EngineCollectorTest, CheckpointStatsBecomeCheckpointSignals) {
   ManualClock clock(1'000'000);
   TempDir dir;
