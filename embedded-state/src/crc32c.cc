@@ -43,14 +43,18 @@ __attribute__((target("sse4.2"))) uint32_t Crc32cSse42(std::string_view data, ui
   for (; n > 0; ++p, --n) c32 = __builtin_ia32_crc32qi(c32, static_cast<unsigned char>(*p));
   return ~c32;
 }
-const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+bool HaveSse42() {
+  // __builtin_cpu_init first: this may run before the CPU model is initialised (static init).
+  static const bool have = (__builtin_cpu_init(), __builtin_cpu_supports("sse4.2"));
+  return have;
+}
 #endif
 
 }  // namespace
 
 uint32_t Crc32c(std::string_view data, uint32_t crc) {
 #if defined(__x86_64__)
-  if (kHaveSse42) return Crc32cSse42(data, crc);
+  if (HaveSse42()) return Crc32cSse42(data, crc);
 #endif
   return Crc32cTable(data, crc);
 }
