@@ -104,7 +104,6 @@ Status KeyedStateBackend::RestoreFromSnapshots(const std::vector<std::string>& p
   // Read everything first: on any error nothing is restored.
   std::map<std::string, RestoredState, std::less<>> taken;
   for (const std::string& path : paths) {
-    Status mismatch;
     Result<KeyedSnapshotInfo> info =
         ReadKeyedSnapshot(path, [&](const StateMeta& meta, const StateEntry& e) -> Status {
           if (!env_.range.Contains(e.key_group)) return Status::OK();  // another instance's
