@@ -28,6 +28,7 @@ using internal::PutVarint32;
 constexpr std::string_view kMagic = "SWCHKMD1";
 constexpr const char* kMetadataFile = "_metadata";
 constexpr const char* kKeyedStateFile = "keyed-state";
+constexpr const char* kOperatorStateFile = "operator-state";
 
 std::string DirName(uint64_t id) {
   return "chk-" + std::to_string(id);
@@ -222,11 +223,30 @@ Status RestoreFromCheckpoint(KeyedStateBackend& backend, const CheckpointMetadat
   return backend.RestoreFromSnapshots(files);
 }
 
-CheckpointCoordinator::CheckpointCoordinator(KeyedStateBackend* backend, CheckpointOptions options)
-    : backend_(backend), options_(std::move(options)) {}
+Result<OperatorStateSnapshot> ReadOperatorStateSnapshot(const CheckpointMetadata& checkpoint) {
+  for (const CheckpointFile& f : checkpoint.files) {
+    if (f.name != kOperatorStateFile) continue;
+    const fs::path path = fs::path(checkpoint.directory) / f.name;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Status::IOError("cannot read " + path.string());
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Result<OperatorStateSnapshot> snapshot = DecodeOperatorStateSnapshot(bytes);
+    if (!snapshot.ok()) {
+      const std::string message = path.string() + ": " + snapshot.status().message();
+      return snapshot.status().IsNotSupported() ? Status::NotSupported(message)
+                                                : Status::Corruption(message);
+    }
+    return snapshot;
+  }
+  return OperatorStateSnapshot{};
+}
+
+CheckpointCoordinator::CheckpointCoordinator(KeyedStateBackend* backend, CheckpointOptions options,
+                                             OperatorStateBackend* operator_state)
+    : backend_(backend), options_(std::move(options)), operator_state_(operator_state) {}
 
 Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Open(
-    KeyedStateBackend* backend, CheckpointOptions options) {
+    KeyedStateBackend* backend, CheckpointOptions options, OperatorStateBackend* operator_state) {
   if (options.root.empty()) return Status::InvalidArgument("checkpoint root must be set");
   if (options.retained < 1) return Status::InvalidArgument("checkpoints retained must be >= 1");
   std::error_code ec;
@@ -234,7 +254,8 @@ Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Open(
   if (ec) {
     return Status::IOError("cannot create checkpoint root " + options.root + ": " + ec.message());
   }
-  std::unique_ptr<CheckpointCoordinator> c(new CheckpointCoordinator(backend, std::move(options)));
+  std::unique_ptr<CheckpointCoordinator> c(
+      new CheckpointCoordinator(backend, std::move(options), operator_state));
   // Ids continue after the highest directory present, complete or not, so a new checkpoint
   // never reuses the name of a half-written one.
   for (const auto& entry : fs::directory_iterator(c->options_.root, ec)) {
@@ -266,6 +287,15 @@ Result<CheckpointMetadata> CheckpointCoordinator::Write(uint64_t id, int64_t tri
   Result<CheckpointFile> file = Describe(dir / kKeyedStateFile, kKeyedStateFile);
   if (!file.ok()) return file.status();
   m.files.push_back(*file);
+  if (operator_state_ != nullptr) {
+    Result<OperatorStateSnapshot> ops = operator_state_->Snapshot();
+    if (!ops.ok()) return ops.status();
+    SW_RETURN_IF_ERROR(internal::WriteFileDurably((dir / kOperatorStateFile).string(),
+                                                  EncodeOperatorStateSnapshot(*ops)));
+    Result<CheckpointFile> opfile = Describe(dir / kOperatorStateFile, kOperatorStateFile);
+    if (!opfile.ok()) return opfile.status();
+    m.files.push_back(*opfile);
+  }
   // Last: the metadata makes the checkpoint exist.
   SW_RETURN_IF_ERROR(internal::WriteFileDurably((dir / kMetadataFile).string(), EncodeMetadata(m)));
   return m;

@@ -242,6 +242,64 @@ TEST_P(CheckpointTest, SigkillAtRandomPointsAlwaysLeavesTheLastCompleteCheckpoin
   EXPECT_GT(interrupted, 0) << "no kill landed inside a checkpoint: the test proves little";
 }
 
+// Operator and broadcast state travel in the checkpoint too, and rescale from it.
+TEST_P(CheckpointTest, OperatorStateIsCheckpointedAndRedistributed) {
+  std::vector<CheckpointMetadata> old;
+  for (int instance = 0; instance < 2; ++instance) {
+    auto b = Backend("db-" + std::to_string(instance));
+    OperatorStateBackend ops;
+    auto* offsets = *ops.GetListState<int64_t>("offsets");
+    auto* rules = *ops.GetBroadcastState<std::string, int64_t>("rules");
+    for (int64_t i = 0; i < 5; ++i) ASSERT_SW_OK(offsets->Add(instance * 100 + i));
+    ASSERT_SW_OK(rules->Put("max_lag", 30));
+    CheckpointOptions o = Options();
+    o.root = dir_.Sub("checkpoints-" + std::to_string(instance));
+    auto c = CheckpointCoordinator::Open(b.get(), o, &ops);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    auto m = (*c)->Trigger();
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    ASSERT_EQ(m->files.size(), 2u);
+    auto verified = ReadCheckpoint(m->directory);
+    ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+    old.push_back(*verified);
+  }
+  // Same parallelism: instance 0 gets its own list back.
+  {
+    auto snap = ReadOperatorStateSnapshot(old[0]);
+    ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+    OperatorStateBackend restored;
+    ASSERT_SW_OK(restored.Restore(*snap));
+    auto* offsets = *restored.GetListState<int64_t>("offsets");
+    EXPECT_EQ(offsets->Get().value(), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  }
+  // 2 → 3: the ten offsets split 4/3/3 in order, the broadcast map everywhere.
+  std::vector<OperatorStateSnapshot> snaps;
+  for (const CheckpointMetadata& m : old) snaps.push_back(*ReadOperatorStateSnapshot(m));
+  auto parts = RedistributeOperatorState(snaps, 3);
+  ASSERT_TRUE(parts.ok()) << parts.status().ToString();
+  std::vector<int64_t> all;
+  for (int i = 0; i < 3; ++i) {
+    OperatorStateBackend ops;
+    ASSERT_SW_OK(ops.Restore((*parts)[static_cast<size_t>(i)]));
+    auto got = (*ops.GetListState<int64_t>("offsets"))->Get().value();
+    EXPECT_EQ(got.size(), i == 0 ? 4u : 3u);
+    all.insert(all.end(), got.begin(), got.end());
+    EXPECT_EQ((*ops.GetBroadcastState<std::string, int64_t>("rules"))->Get("max_lag").value(), 30);
+  }
+  EXPECT_EQ(all, (std::vector<int64_t>{0, 1, 2, 3, 4, 100, 101, 102, 103, 104}));
+
+  // A damaged operator-state file is caught by the checkpoint's checksum.
+  const std::string file = old[1].directory + "/operator-state";
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(6);
+    f.put('\x55');
+  }
+  auto damaged = ReadCheckpoint(old[1].directory);
+  EXPECT_TRUE(damaged.status().IsCorruption());
+  EXPECT_THAT(damaged.status().message(), HasSubstr("operator-state"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CheckpointTest, ::testing::Values("hashmap", "rocksdb"),
                          statewatch::testing::BackendParamName);
 

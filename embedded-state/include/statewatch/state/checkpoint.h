@@ -2,6 +2,8 @@
 // a checkpoint root, each complete only once its metadata file is in place.
 //
 //   ROOT/chk-7/keyed-state   the backend's state as a keyed snapshot (keyed_snapshot.h)
+//   ROOT/chk-7/operator-state  the instance's operator and broadcast state, when the
+//                            coordinator has an OperatorStateBackend (operator_state.h encoding)
 //   ROOT/chk-7/_metadata     id, time, backend, max parallelism, key-group range, every state's
 //                            descriptor, and every file with its size and CRC-32C
 //
@@ -31,6 +33,7 @@
 
 #include "statewatch/state/key_group.h"
 #include "statewatch/state/keyed_state_backend.h"
+#include "statewatch/state/operator_state.h"
 #include "statewatch/state/state_descriptor.h"
 #include "statewatch/state/status.h"
 
@@ -86,13 +89,20 @@ Result<CheckpointMetadata> FindLatestCheckpoint(const std::string& root,
 // Restores `backend` (no state registered yet) from a verified checkpoint.
 Status RestoreFromCheckpoint(KeyedStateBackend& backend, const CheckpointMetadata& checkpoint);
 
+// The operator state a verified checkpoint holds (an empty snapshot when it has none). To
+// rescale, read every old instance's and pass them to RedistributeOperatorState; at the same
+// parallelism, hand it to OperatorStateBackend::Restore. Corruption naming the file.
+Result<OperatorStateSnapshot> ReadOperatorStateSnapshot(const CheckpointMetadata& checkpoint);
+
 class CheckpointCoordinator {
  public:
-  // `backend` is not owned and must outlive the coordinator. Scans the root for the newest
-  // complete checkpoint, so ids continue after a restart. InvalidArgument for bad options,
-  // IOError naming the root when it cannot be created or read.
-  static Result<std::unique_ptr<CheckpointCoordinator>> Open(KeyedStateBackend* backend,
-                                                             CheckpointOptions options);
+  // `backend` (and `operator_state`, when given) are not owned and must outlive the
+  // coordinator. Scans the root for the newest complete checkpoint, so ids continue after a
+  // restart. InvalidArgument for bad options, IOError naming the root when it cannot be created
+  // or read.
+  static Result<std::unique_ptr<CheckpointCoordinator>> Open(
+      KeyedStateBackend* backend, CheckpointOptions options,
+      OperatorStateBackend* operator_state = nullptr);
 
   // Takes a checkpoint now. On failure (I/O error, timeout) the partial directory is removed,
   // the failure counted, and the previous checkpoint stays the latest.
@@ -105,13 +115,15 @@ class CheckpointCoordinator {
   const std::optional<CheckpointMetadata>& latest() const { return latest_; }
 
  private:
-  CheckpointCoordinator(KeyedStateBackend* backend, CheckpointOptions options);
+  CheckpointCoordinator(KeyedStateBackend* backend, CheckpointOptions options,
+                        OperatorStateBackend* operator_state);
   Result<CheckpointMetadata> Write(uint64_t id, int64_t trigger_millis);
   void Record(const CheckpointRecord& r);
   void ApplyRetention();
 
   KeyedStateBackend* backend_;
   CheckpointOptions options_;
+  OperatorStateBackend* operator_state_;
   uint64_t next_id_ = 1;
   std::optional<CheckpointMetadata> latest_;
   int64_t last_trigger_millis_ = INT64_MIN;
