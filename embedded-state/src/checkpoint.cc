@@ -269,11 +269,13 @@ Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Open(
   return c;
 }
 
-Result<CheckpointMetadata> CheckpointCoordinator::Write(uint64_t id, int64_t trigger_millis) {
-  const fs::path dir = fs::path(options_.root) / DirName(id);
+Result<CheckpointMetadata> CheckpointCoordinator::Write(const fs::path& dir, uint64_t id,
+                                                        int64_t trigger_millis) {
   std::error_code ec;
-  fs::create_directory(dir, ec);
-  if (ec) return Status::IOError("cannot create " + dir.string() + ": " + ec.message());
+  if (!fs::create_directory(dir, ec)) {
+    if (ec) return Status::IOError("cannot create " + dir.string() + ": " + ec.message());
+    return Status::AlreadyExists(dir.string() + " exists already; not overwriting it");
+  }
   CheckpointMetadata m;
   m.id = id;
   m.timestamp_millis = trigger_millis;
@@ -306,7 +308,7 @@ Result<CheckpointMetadata> CheckpointCoordinator::Trigger() {
   const int64_t trigger = backend_->clock().NowMillis();
   last_trigger_millis_ = trigger;
   const auto start = std::chrono::steady_clock::now();
-  Result<CheckpointMetadata> m = Write(id, trigger);
+  Result<CheckpointMetadata> m = Write(fs::path(options_.root) / DirName(id), id, trigger);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   last_end_millis_ = backend_->clock().NowMillis();
@@ -332,6 +334,13 @@ Result<CheckpointMetadata> CheckpointCoordinator::Trigger() {
   Record(r);
   latest_ = *m;
   ApplyRetention();
+  return m;
+}
+
+Result<CheckpointMetadata> CheckpointCoordinator::TriggerSavepoint(const std::string& directory) {
+  // Id 0: a savepoint is not in the checkpoint sequence.
+  Result<CheckpointMetadata> m = Write(directory, 0, backend_->clock().NowMillis());
+  if (!m.ok() && !m.status().IsAlreadyExists()) RemoveQuietly(directory);
   return m;
 }
 

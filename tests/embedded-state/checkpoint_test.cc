@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <tuple>
 
 #include "embedded-state/test_util.h"
 #include "storage/kill_child.h"
@@ -298,6 +299,59 @@ TEST_P(CheckpointTest, OperatorStateIsCheckpointedAndRedistributed) {
   auto damaged = ReadCheckpoint(old[1].directory);
   EXPECT_TRUE(damaged.status().IsCorruption());
   EXPECT_THAT(damaged.status().message(), HasSubstr("operator-state"));
+}
+
+// A savepoint from the heap restores into RocksDB, and RocksDB's savepoint back into the heap,
+// with identical entries (timestamps included).
+TEST(SavepointTest, HeapToRocksDbAndBackIsIdentical) {
+  TempDir dir;
+  ManualClock clock(1'767'225'600'000);
+  const auto desc = MapStateDescriptor<std::string, int64_t>("orders").EnableTimeToLive(
+      TtlConfig::Of(std::chrono::hours(24)));
+  auto scan = [](KeyedStateBackend& b) {
+    std::vector<std::tuple<int, std::string, std::string, std::string, int64_t>> rows;
+    EXPECT_SW_OK(b.ScanState("orders", ScanOptions(), [&](const StateEntry& e) {
+      rows.emplace_back(e.key_group, std::string(e.key), std::string(e.user_key),
+                        std::string(e.value), e.timestamp);
+      return true;
+    }));
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  };
+  auto make = [&](const std::string& backend, const std::string& name) {
+    BackendOptions o = statewatch::testing::TestOptions(backend, &clock, dir);
+    o.rocksdb.local_directory = dir.Sub(name);
+    return statewatch::testing::MakeBackend(o);
+  };
+  auto heap = make("hashmap", "heap");
+  auto* orders = *heap->GetMapState(desc);
+  for (int64_t k = 0; k < 300; ++k) {
+    ASSERT_SW_OK(heap->SetCurrentKey(k));
+    ASSERT_SW_OK(orders->Put("o" + std::to_string(k), k));
+    clock.Advance(std::chrono::seconds(7));
+  }
+  CheckpointOptions co;
+  co.root = dir.Sub("checkpoints");
+  auto c1 = *CheckpointCoordinator::Open(heap.get(), co);
+  auto sp1 = c1->TriggerSavepoint(dir.Sub("savepoint-1"));
+  ASSERT_TRUE(sp1.ok()) << sp1.status().ToString();
+  EXPECT_EQ(sp1->id, 0u);
+  EXPECT_TRUE(c1->TriggerSavepoint(dir.Sub("savepoint-1")).status().IsAlreadyExists());
+  EXPECT_EQ(c1->Stats().completed, 0u);  // savepoints are not checkpoints
+
+  auto rocks = make("rocksdb", "rocks");
+  ASSERT_SW_OK(RestoreFromCheckpoint(*rocks, *ReadCheckpoint(dir.Sub("savepoint-1"))));
+  ASSERT_TRUE(rocks->GetMapState(desc).ok());
+  EXPECT_EQ(scan(*rocks), scan(*heap));
+
+  co.root = dir.Sub("checkpoints-rocks");
+  auto c2 = *CheckpointCoordinator::Open(rocks.get(), co);
+  ASSERT_TRUE(c2->TriggerSavepoint(dir.Sub("savepoint-2")).ok());
+  auto back = make("hashmap", "back");
+  ASSERT_SW_OK(RestoreFromCheckpoint(*back, *ReadCheckpoint(dir.Sub("savepoint-2"))));
+  ASSERT_TRUE(back->GetMapState(desc).ok());
+  EXPECT_EQ(scan(*back), scan(*heap));
+  EXPECT_FALSE(scan(*back).empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CheckpointTest, ::testing::Values("hashmap", "rocksdb"),

@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -111,13 +112,21 @@ class CheckpointCoordinator {
   // end (the backend's clock); nullopt when not due or when interval is 0.
   Result<std::optional<CheckpointMetadata>> MaybeTrigger();
 
+  // Writes a savepoint into `directory` (created; AlreadyExists when it is there already —
+  // a savepoint is never overwritten): always full, in the backend-neutral format, laid out as
+  // a checkpoint (keyed-state, operator-state, _metadata with id 0) and outside the root's
+  // retention. Restore it with ReadCheckpoint + RestoreFromCheckpoint into either backend.
+  // Not counted in Stats(). On error the partial directory is removed.
+  Result<CheckpointMetadata> TriggerSavepoint(const std::string& directory);
+
   CheckpointStats Stats() const;
   const std::optional<CheckpointMetadata>& latest() const { return latest_; }
 
  private:
   CheckpointCoordinator(KeyedStateBackend* backend, CheckpointOptions options,
                         OperatorStateBackend* operator_state);
-  Result<CheckpointMetadata> Write(uint64_t id, int64_t trigger_millis);
+  Result<CheckpointMetadata> Write(const std::filesystem::path& dir, uint64_t id,
+                                   int64_t trigger_millis);
   void Record(const CheckpointRecord& r);
   void ApplyRetention();
 
