@@ -45,6 +45,15 @@ std::optional<uint64_t> IdOf(const std::string& name) {
   return id;
 }
 
+// The whole of a (small) file.
+Result<std::string> ReadWholeFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + path.string());
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return Status::IOError("error reading " + path.string());
+  return bytes;
+}
+
 // Size and CRC-32C of a file, streamed.
 Result<CheckpointFile> Describe(const fs::path& path, const std::string& name) {
   std::ifstream in(path, std::ios::binary);
@@ -164,10 +173,9 @@ Result<CheckpointMetadata> ReadCheckpoint(const std::string& checkpoint_dir) {
     return Status::NotFound("checkpoint " + checkpoint_dir + " has no " + kMetadataFile +
                             " (incomplete)");
   }
-  std::ifstream in(meta_path, std::ios::binary);
-  if (!in) return Status::IOError("cannot read " + meta_path.string());
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Result<CheckpointMetadata> m = DecodeMetadata(meta_path.string(), bytes);
+  Result<std::string> bytes = ReadWholeFile(meta_path);
+  if (!bytes.ok()) return bytes.status();
+  Result<CheckpointMetadata> m = DecodeMetadata(meta_path.string(), *bytes);
   if (!m.ok()) return m.status();
   for (const CheckpointFile& f : m->files) {
     const fs::path p = dir / f.name;
@@ -227,10 +235,9 @@ Result<OperatorStateSnapshot> ReadOperatorStateSnapshot(const CheckpointMetadata
   for (const CheckpointFile& f : checkpoint.files) {
     if (f.name != kOperatorStateFile) continue;
     const fs::path path = fs::path(checkpoint.directory) / f.name;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Status::IOError("cannot read " + path.string());
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    Result<OperatorStateSnapshot> snapshot = DecodeOperatorStateSnapshot(bytes);
+    Result<std::string> bytes = ReadWholeFile(path);
+    if (!bytes.ok()) return bytes.status();
+    Result<OperatorStateSnapshot> snapshot = DecodeOperatorStateSnapshot(*bytes);
     if (!snapshot.ok()) {
       const std::string message = path.string() + ": " + snapshot.status().message();
       return snapshot.status().IsNotSupported() ? Status::NotSupported(message)
@@ -286,17 +293,14 @@ Result<CheckpointMetadata> CheckpointCoordinator::Write(const fs::path& dir, uin
   Result<KeyedSnapshotInfo> keyed = WriteKeyedSnapshot(*backend_, (dir / kKeyedStateFile).string());
   if (!keyed.ok()) return keyed.status();
   m.states = keyed->states;
-  Result<CheckpointFile> file = Describe(dir / kKeyedStateFile, kKeyedStateFile);
-  if (!file.ok()) return file.status();
-  m.files.push_back(*file);
+  // Size and checksum come from the writer: no second pass over the file just written.
+  m.files.push_back({kKeyedStateFile, keyed->file_bytes, keyed->file_crc32c});
   if (operator_state_ != nullptr) {
     Result<OperatorStateSnapshot> ops = operator_state_->Snapshot();
     if (!ops.ok()) return ops.status();
-    SW_RETURN_IF_ERROR(internal::WriteFileDurably((dir / kOperatorStateFile).string(),
-                                                  EncodeOperatorStateSnapshot(*ops)));
-    Result<CheckpointFile> opfile = Describe(dir / kOperatorStateFile, kOperatorStateFile);
-    if (!opfile.ok()) return opfile.status();
-    m.files.push_back(*opfile);
+    const std::string bytes = EncodeOperatorStateSnapshot(*ops);
+    SW_RETURN_IF_ERROR(internal::WriteFileDurably((dir / kOperatorStateFile).string(), bytes));
+    m.files.push_back({kOperatorStateFile, bytes.size(), Crc32c(bytes)});
   }
   // Last: the metadata makes the checkpoint exist.
   SW_RETURN_IF_ERROR(internal::WriteFileDurably((dir / kMetadataFile).string(), EncodeMetadata(m)));

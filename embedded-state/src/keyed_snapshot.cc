@@ -50,6 +50,7 @@ class FileWriter {
   void Append(std::string_view data) {
     buffer_.append(data);
     bytes_ += data.size();
+    crc_ = Crc32c(data, crc_);
     if (buffer_.size() >= kWriteBufferBytes) Flush();
   }
   void Record(RecordType type, std::string_view payload) {
@@ -76,6 +77,7 @@ class FileWriter {
     return status_;
   }
   uint64_t bytes() const { return bytes_; }
+  uint32_t crc32c() const { return crc_; }  // of every byte appended
   const Status& status() const { return status_; }
 
  private:
@@ -101,6 +103,7 @@ class FileWriter {
   int fd_ = -1;
   std::string buffer_;
   uint64_t bytes_ = 0;
+  uint32_t crc_ = 0;
   Status status_;
 };
 
@@ -249,6 +252,7 @@ Result<KeyedSnapshotInfo> WriteKeyedSnapshot(KeyedStateBackend& backend, const s
     PutFixed64(&end, info.entries);
     out.Record(kEnd, end);
     info.file_bytes = out.bytes();
+    info.file_crc32c = out.crc32c();
     Status finished = out.Finish();
     if (status.ok()) status = finished;
   }

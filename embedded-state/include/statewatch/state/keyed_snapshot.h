@@ -46,6 +46,7 @@ struct KeyedSnapshotInfo {
   std::vector<StateMeta> states;  // in file order
   uint64_t entries = 0;
   uint64_t file_bytes = 0;
+  uint32_t file_crc32c = 0;  // CRC-32C of the whole file; set by the writer only
 };
 
 // Writes every keyed state of `backend` to `path`: first to `path`.inprogress, fsync'd, then
