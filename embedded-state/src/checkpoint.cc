@@ -1,11 +1,14 @@
 #include "statewatch/state/checkpoint.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 
 #include "durable_file.h"
+#include "native_checkpoint_reader.h"
 #include "snapshot_codec.h"
 #include "statewatch/state/crc32c.h"
 #include "statewatch/state/keyed_snapshot.h"
@@ -29,6 +32,8 @@ constexpr std::string_view kMagic = "SWCHKMD1";
 constexpr const char* kMetadataFile = "_metadata";
 constexpr const char* kKeyedStateFile = "keyed-state";
 constexpr const char* kOperatorStateFile = "operator-state";
+constexpr const char* kSharedDir = "shared";
+constexpr uint8_t kFileShared = 1;  // file flag: in ROOT/shared/
 
 std::string DirName(uint64_t id) {
   return "chk-" + std::to_string(id);
@@ -43,6 +48,13 @@ std::optional<uint64_t> IdOf(const std::string& name) {
     id = id * 10 + static_cast<uint64_t>(name[i] - '0');
   }
   return id;
+}
+
+bool GetByte(std::string_view* in, uint8_t* out) {
+  if (in->empty()) return false;
+  *out = static_cast<uint8_t>(in->front());
+  in->remove_prefix(1);
+  return true;
 }
 
 // The whole of a (small) file.
@@ -80,11 +92,13 @@ std::string EncodeMetadata(const CheckpointMetadata& m) {
   PutVarint32(&out, static_cast<uint32_t>(m.max_parallelism));
   PutVarint32(&out, static_cast<uint32_t>(m.key_group_range.start));
   PutVarint32(&out, static_cast<uint32_t>(m.key_group_range.end + 1));
+  out.push_back(static_cast<char>(m.format));
   PutVarint32(&out, static_cast<uint32_t>(m.states.size()));
   for (const StateMeta& s : m.states) PutString(&out, EncodeStateMeta(s));
   PutVarint32(&out, static_cast<uint32_t>(m.files.size()));
   for (const CheckpointFile& f : m.files) {
     PutString(&out, f.name);
+    out.push_back(static_cast<char>(f.shared ? kFileShared : 0));
     PutFixed64(&out, f.size);
     PutFixed32(&out, f.crc32c);
   }
@@ -105,7 +119,7 @@ Result<CheckpointMetadata> DecodeMetadata(const std::string& path, std::string_v
   const uint32_t version = GetFixed32(in.data());
   in.remove_prefix(4);
   in.remove_suffix(4);
-  if (version != kCheckpointMetadataVersion) {
+  if (version != kCheckpointMetadataVersion && version != 1) {
     return Status::NotSupported("checkpoint metadata " + path + ": version " +
                                 std::to_string(version) + ", this build reads version " +
                                 std::to_string(kCheckpointMetadataVersion));
@@ -114,11 +128,16 @@ Result<CheckpointMetadata> DecodeMetadata(const std::string& path, std::string_v
   uint64_t ts = 0;
   std::string_view backend;
   uint32_t max_parallelism = 0, start = 0, end = 0, states = 0, files = 0;
+  uint8_t format = 0;
   if (!GetFixed64(&in, &m.id) || !GetFixed64(&in, &ts) || !GetLengthPrefixed(&in, &backend) ||
       !GetVarint32(&in, &max_parallelism) || !GetVarint32(&in, &start) || !GetVarint32(&in, &end) ||
-      !GetVarint32(&in, &states)) {
+      (version >= 2 && !GetByte(&in, &format)) || !GetVarint32(&in, &states)) {
     return corrupt("malformed header");
   }
+  if (format > static_cast<uint8_t>(CheckpointFormat::kRocksDbNative)) {
+    return corrupt("unknown checkpoint format " + std::to_string(format));
+  }
+  m.format = static_cast<CheckpointFormat>(format);
   m.timestamp_millis = static_cast<int64_t>(ts);
   m.backend = backend;
   m.max_parallelism = static_cast<int>(max_parallelism);
@@ -136,13 +155,16 @@ Result<CheckpointMetadata> DecodeMetadata(const std::string& path, std::string_v
     std::string_view name;
     CheckpointFile f;
     uint64_t size = 0;
-    if (!GetLengthPrefixed(&in, &name) || !GetFixed64(&in, &size) || in.size() < 4) {
+    uint8_t flags = 0;
+    if (!GetLengthPrefixed(&in, &name) || (version >= 2 && !GetByte(&in, &flags)) ||
+        !GetFixed64(&in, &size) || in.size() < 4) {
       return corrupt("malformed file entry " + std::to_string(i));
     }
     f.crc32c = GetFixed32(in.data());
     in.remove_prefix(4);
     f.name = name;
     f.size = size;
+    f.shared = (flags & kFileShared) != 0;
     if (f.name.empty() || f.name.find('/') != std::string::npos || f.name == "..") {
       return corrupt("file name '" + f.name + "' is not a plain name");
     }
@@ -165,7 +187,13 @@ uint64_t CheckpointMetadata::full_size_bytes() const {
   return total;
 }
 
-Result<CheckpointMetadata> ReadCheckpoint(const std::string& checkpoint_dir) {
+std::string CheckpointMetadata::PathOf(const CheckpointFile& file) const {
+  const fs::path dir(directory);
+  return (file.shared ? dir.parent_path() / kSharedDir / file.name : dir / file.name).string();
+}
+
+Result<CheckpointMetadata> ReadCheckpoint(const std::string& checkpoint_dir,
+                                          CheckpointVerify verify) {
   const fs::path dir(checkpoint_dir);
   const fs::path meta_path = dir / kMetadataFile;
   std::error_code ec;
@@ -177,30 +205,34 @@ Result<CheckpointMetadata> ReadCheckpoint(const std::string& checkpoint_dir) {
   if (!bytes.ok()) return bytes.status();
   Result<CheckpointMetadata> m = DecodeMetadata(meta_path.string(), *bytes);
   if (!m.ok()) return m.status();
+  m->directory = checkpoint_dir;
+  if (verify == CheckpointVerify::kNone) return m;
   for (const CheckpointFile& f : m->files) {
-    const fs::path p = dir / f.name;
-    if (!fs::exists(p, ec)) {
-      return Status::Corruption("checkpoint " + checkpoint_dir + ": file " + p.string() +
-                                " is missing");
+    const std::string p = m->PathOf(f);
+    const uint64_t size = fs::file_size(p, ec);
+    if (ec) {
+      return Status::Corruption("checkpoint " + checkpoint_dir + ": file " + p + " is " +
+                                (fs::exists(p) ? "unreadable: " + ec.message() : "missing"));
     }
-    Result<CheckpointFile> actual = Describe(p, f.name);
-    if (!actual.ok()) return actual.status();
-    if (actual->size != f.size) {
-      return Status::Corruption("checkpoint " + checkpoint_dir + ": file " + p.string() + " has " +
-                                std::to_string(actual->size) + " bytes, the metadata says " +
+    if (size != f.size) {
+      return Status::Corruption("checkpoint " + checkpoint_dir + ": file " + p + " has " +
+                                std::to_string(size) + " bytes, the metadata says " +
                                 std::to_string(f.size) + " (truncated?)");
     }
-    if (actual->crc32c != f.crc32c) {
-      return Status::Corruption("checkpoint " + checkpoint_dir + ": file " + p.string() +
+    if (verify != CheckpointVerify::kChecksums) continue;
+    Result<CheckpointFile> actual = Describe(p, f.name);
+    if (!actual.ok()) return actual.status();
+    if (actual->crc32c != f.crc32c || actual->size != f.size) {
+      return Status::Corruption("checkpoint " + checkpoint_dir + ": file " + p +
                                 " does not match its checksum");
     }
   }
-  m->directory = checkpoint_dir;
   return m;
 }
 
 Result<CheckpointMetadata> FindLatestCheckpoint(const std::string& root,
-                                                std::vector<std::string>* skipped) {
+                                                std::vector<std::string>* skipped,
+                                                CheckpointVerify verify) {
   std::error_code ec;
   std::vector<std::pair<uint64_t, fs::path>> dirs;
   for (const auto& entry : fs::directory_iterator(root, ec)) {
@@ -211,7 +243,7 @@ Result<CheckpointMetadata> FindLatestCheckpoint(const std::string& root,
   std::sort(dirs.begin(), dirs.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
   for (const auto& [id, path] : dirs) {
-    Result<CheckpointMetadata> m = ReadCheckpoint(path.string());
+    Result<CheckpointMetadata> m = ReadCheckpoint(path.string(), verify);
     if (m.ok() && m->id == id) return m;
     if (skipped != nullptr) {
       skipped->push_back(m.ok() ? path.string() + ": metadata names checkpoint " +
@@ -222,19 +254,85 @@ Result<CheckpointMetadata> FindLatestCheckpoint(const std::string& root,
   return Status::NotFound("no complete checkpoint under " + root);
 }
 
-Status RestoreFromCheckpoint(KeyedStateBackend& backend, const CheckpointMetadata& checkpoint) {
-  std::vector<std::string> files;
-  for (const CheckpointFile& f : checkpoint.files) {
-    if (f.name == kKeyedStateFile)
-      files.push_back((fs::path(checkpoint.directory) / f.name).string());
+namespace {
+
+// A private directory under the system's temporary directory, removed on destruction.
+class TemporaryDirectory {
+ public:
+  static Result<std::unique_ptr<TemporaryDirectory>> Create(const std::string& prefix) {
+    std::string pattern = (fs::temp_directory_path() / (prefix + "XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return Status::IOError(
+          internal::ErrnoMessage("cannot create a temporary directory", pattern));
+    }
+    return std::unique_ptr<TemporaryDirectory>(new TemporaryDirectory(pattern));
   }
-  return backend.RestoreFromSnapshots(files);
+  ~TemporaryDirectory() { RemoveQuietly(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit TemporaryDirectory(std::string path) : path_(std::move(path)) {}
+  const std::string path_;
+};
+
+// The local (RocksDB) name of a checkpoint file: a shared SST's name less its identity prefix.
+std::string LocalName(const CheckpointFile& f) {
+  if (!f.shared) return f.name;
+  const size_t dash = f.name.rfind('-');
+  return dash == std::string::npos ? f.name : f.name.substr(dash + 1);
+}
+
+// Gathers a native checkpoint's files into `dir` under their RocksDB names: hard links, or
+// copies where the checkpoint is on another filesystem. The checkpoint itself is only read.
+Status GatherNativeFiles(const CheckpointMetadata& checkpoint, const std::string& dir) {
+  for (const CheckpointFile& f : checkpoint.files) {
+    if (f.name == kOperatorStateFile) continue;
+    const std::string from = checkpoint.PathOf(f);
+    const fs::path to = fs::path(dir) / LocalName(f);
+    std::error_code ec;
+    fs::create_hard_link(from, to, ec);
+    if (ec) fs::copy_file(from, to, ec);
+    if (ec)
+      return Status::IOError("cannot read " + from + " into " + to.string() + ": " + ec.message());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status RestoreFromCheckpoint(KeyedStateBackend& backend, const CheckpointMetadata& checkpoint) {
+  if (checkpoint.format == CheckpointFormat::kKeyedSnapshot) {
+    std::vector<std::string> files;
+    for (const CheckpointFile& f : checkpoint.files) {
+      if (f.name == kKeyedStateFile) files.push_back(checkpoint.PathOf(f));
+    }
+    return backend.RestoreFromSnapshots(files);
+  }
+  Result<std::unique_ptr<TemporaryDirectory>> temp =
+      TemporaryDirectory::Create("statewatch-restore-");
+  if (!temp.ok()) return temp.status();
+  SW_RETURN_IF_ERROR(GatherNativeFiles(checkpoint, (*temp)->path()));
+  const std::string db_dir = (*temp)->path();
+  KeyedStateBackend::RestoreSource source;
+  source.name = checkpoint.directory;
+  source.read = [&](const KeyedStateBackend::RestoreVisitor& visit)
+      -> Result<KeyedStateBackend::RestoreSourceInfo> {
+    Status s =
+        internal::ReadNativeCheckpoint(db_dir, checkpoint.states, backend.key_group_range(), visit);
+    // A column family the metadata names but the files lack means a damaged checkpoint.
+    if (s.IsNotFound() || s.IsInvalidArgument()) {
+      return Status::Corruption("checkpoint " + checkpoint.directory + ": " + s.message());
+    }
+    if (!s.ok()) return s;
+    return KeyedStateBackend::RestoreSourceInfo{checkpoint.max_parallelism, checkpoint.states};
+  };
+  return backend.RestoreFrom({source});
 }
 
 Result<OperatorStateSnapshot> ReadOperatorStateSnapshot(const CheckpointMetadata& checkpoint) {
   for (const CheckpointFile& f : checkpoint.files) {
     if (f.name != kOperatorStateFile) continue;
-    const fs::path path = fs::path(checkpoint.directory) / f.name;
+    const fs::path path = checkpoint.PathOf(f);
     Result<std::string> bytes = ReadWholeFile(path);
     if (!bytes.ok()) return bytes.status();
     Result<OperatorStateSnapshot> snapshot = DecodeOperatorStateSnapshot(*bytes);
@@ -271,13 +369,18 @@ Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Open(
     }
   }
   if (ec) return Status::IOError("cannot list checkpoint root " + c->options_.root);
-  Result<CheckpointMetadata> latest = FindLatestCheckpoint(c->options_.root);
+  // Sizes only: start-up should not read gigabytes; a restore verifies checksums itself.
+  Result<CheckpointMetadata> latest =
+      FindLatestCheckpoint(c->options_.root, nullptr, CheckpointVerify::kSizes);
   if (latest.ok()) c->latest_ = *latest;
+  c->CollectSharedFiles();
   return c;
 }
 
 Result<CheckpointMetadata> CheckpointCoordinator::Write(const fs::path& dir, uint64_t id,
-                                                        int64_t trigger_millis) {
+                                                        int64_t trigger_millis, bool savepoint,
+                                                        uint64_t* delta_bytes) {
+  *delta_bytes = 0;
   std::error_code ec;
   if (!fs::create_directory(dir, ec)) {
     if (ec) return Status::IOError("cannot create " + dir.string() + ": " + ec.message());
@@ -290,21 +393,83 @@ Result<CheckpointMetadata> CheckpointCoordinator::Write(const fs::path& dir, uin
   m.max_parallelism = backend_->max_parallelism();
   m.key_group_range = backend_->key_group_range();
   m.directory = dir.string();
-  Result<KeyedSnapshotInfo> keyed = WriteKeyedSnapshot(*backend_, (dir / kKeyedStateFile).string());
-  if (!keyed.ok()) return keyed.status();
-  m.states = keyed->states;
-  // Size and checksum come from the writer: no second pass over the file just written.
-  m.files.push_back({kKeyedStateFile, keyed->file_bytes, keyed->file_crc32c});
+  Status native = Status::NotSupported("");
+  if (!savepoint && options_.incremental) native = WriteNative(dir, id, &m, delta_bytes);
+  if (native.IsNotSupported()) {  // full: the heap backend, or incremental off
+    Result<KeyedSnapshotInfo> keyed =
+        WriteKeyedSnapshot(*backend_, (dir / kKeyedStateFile).string());
+    if (!keyed.ok()) return keyed.status();
+    m.format = CheckpointFormat::kKeyedSnapshot;
+    m.states = keyed->states;
+    // Size and checksum come from the writer: no second pass over the file just written.
+    m.files.push_back({kKeyedStateFile, keyed->file_bytes, keyed->file_crc32c, false});
+    *delta_bytes += keyed->file_bytes;
+  } else if (!native.ok()) {
+    return native;
+  }
   if (operator_state_ != nullptr) {
     Result<OperatorStateSnapshot> ops = operator_state_->Snapshot();
     if (!ops.ok()) return ops.status();
     const std::string bytes = EncodeOperatorStateSnapshot(*ops);
     SW_RETURN_IF_ERROR(internal::WriteFileDurably((dir / kOperatorStateFile).string(), bytes));
-    m.files.push_back({kOperatorStateFile, bytes.size(), Crc32c(bytes)});
+    m.files.push_back({kOperatorStateFile, bytes.size(), Crc32c(bytes), false});
+    *delta_bytes += bytes.size();
   }
   // Last: the metadata makes the checkpoint exist.
   SW_RETURN_IF_ERROR(internal::WriteFileDurably((dir / kMetadataFile).string(), EncodeMetadata(m)));
   return m;
+}
+
+Status CheckpointCoordinator::WriteNative(const fs::path& dir, uint64_t id, CheckpointMetadata* m,
+                                          uint64_t* delta_bytes) {
+  Result<KeyedStateBackend::NativeCheckpoint> native =
+      backend_->CreateNativeCheckpoint(".checkpoint-" + std::to_string(id));
+  if (!native.ok()) return native.status();
+  // The RocksDB checkpoint is hard links into the working directory: always removed.
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() { RemoveQuietly(path); }
+  } cleanup{native->directory};
+
+  const fs::path shared = fs::path(options_.root) / kSharedDir;
+  std::error_code ec;
+  fs::create_directory(shared, ec);
+  if (ec) return Status::IOError("cannot create " + shared.string() + ": " + ec.message());
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(native->directory, ec)) {
+    if (entry.is_regular_file()) names.push_back(entry.path().filename().string());
+  }
+  if (ec) return Status::IOError("cannot list " + native->directory + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string from = (fs::path(native->directory) / name).string();
+    CheckpointFile f;
+    f.shared = name.size() > 4 && name.compare(name.size() - 4, 4, ".sst") == 0;
+    // SST files never change and their numbers are never reused within a database, so the
+    // identity and number name one content for good: one copy serves every checkpoint.
+    f.name = f.shared ? native->db_identity + "-" + name : name;
+    if (f.shared) {
+      // Reused when a retained checkpoint lists it and it is still there whole (a stat, no
+      // read); otherwise copied again over whatever is left.
+      auto it = shared_files_.find(f.name);
+      if (it != shared_files_.end() && fs::file_size(shared / f.name, ec) == it->second.size &&
+          !ec) {
+        m->files.push_back(it->second);
+        continue;
+      }
+    }
+    const std::string to = ((f.shared ? shared : dir) / f.name).string();
+    SW_RETURN_IF_ERROR(internal::CopyFileDurably(from, to, &f.size, &f.crc32c));
+    *delta_bytes += f.size;
+    m->files.push_back(f);
+  }
+  m->format = CheckpointFormat::kRocksDbNative;
+  for (const std::string& state : backend_->StateNames()) {
+    Result<StateMeta> meta = backend_->GetStateMeta(state);
+    if (!meta.ok()) return meta.status();
+    m->states.push_back(*meta);
+  }
+  return Status::OK();
 }
 
 Result<CheckpointMetadata> CheckpointCoordinator::Trigger() {
@@ -312,7 +477,9 @@ Result<CheckpointMetadata> CheckpointCoordinator::Trigger() {
   const int64_t trigger = backend_->clock().NowMillis();
   last_trigger_millis_ = trigger;
   const auto start = std::chrono::steady_clock::now();
-  Result<CheckpointMetadata> m = Write(fs::path(options_.root) / DirName(id), id, trigger);
+  uint64_t delta_bytes = 0;
+  Result<CheckpointMetadata> m =
+      Write(fs::path(options_.root) / DirName(id), id, trigger, /*savepoint=*/false, &delta_bytes);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   last_end_millis_ = backend_->clock().NowMillis();
@@ -326,24 +493,29 @@ Result<CheckpointMetadata> CheckpointCoordinator::Trigger() {
                             std::to_string(options_.timeout.count() / 1000.0) + " s");
   }
   if (!m.ok()) {
+    // Shared files it copied stay until the next collection: nothing refers to them.
     RemoveQuietly(fs::path(options_.root) / DirName(id));
     r.failure = m.status().ToString();
     Record(r);
     return m.status();
   }
   r.completed = true;
-  // A full checkpoint writes everything it holds: delta = full (Flink reports the same).
+  // Full size: every byte a restore reads; delta: what this checkpoint wrote (all of it for a
+  // full checkpoint) — Flink's checkpointed size vs full state size.
   r.full_size_bytes = m->full_size_bytes();
-  r.delta_size_bytes = r.full_size_bytes;
+  r.delta_size_bytes = delta_bytes;
   Record(r);
   latest_ = *m;
   ApplyRetention();
+  CollectSharedFiles();
   return m;
 }
 
 Result<CheckpointMetadata> CheckpointCoordinator::TriggerSavepoint(const std::string& directory) {
   // Id 0: a savepoint is not in the checkpoint sequence.
-  Result<CheckpointMetadata> m = Write(directory, 0, backend_->clock().NowMillis());
+  uint64_t bytes = 0;
+  Result<CheckpointMetadata> m =
+      Write(directory, 0, backend_->clock().NowMillis(), /*savepoint=*/true, &bytes);
   if (!m.ok() && !m.status().IsAlreadyExists()) RemoveQuietly(directory);
   return m;
 }
@@ -398,6 +570,40 @@ void CheckpointCoordinator::ApplyRetention() {
     RemoveQuietly(complete[i].second);
   }
   for (const auto& [id, path] : incomplete) RemoveQuietly(path);
+}
+
+void CheckpointCoordinator::CollectSharedFiles() {
+  // The references are what the metadata of every complete checkpoint present lists (after
+  // retention, the retained ones). Counting them anew each time, rather than keeping counts,
+  // means a restart, a crash or a hand-deleted checkpoint can never leave a count wrong.
+  std::error_code ec;
+  std::map<std::string, CheckpointFile, std::less<>> referenced;
+  bool all_known = true;
+  for (const auto& entry : fs::directory_iterator(options_.root, ec)) {
+    if (!entry.is_directory() || !IdOf(entry.path().filename().string())) continue;
+    if (!fs::exists(entry.path() / kMetadataFile)) {
+      // Incomplete: a crash's leftovers (removed by retention) or, newer than the latest, a
+      // checkpoint being written by someone else — keep everything to be safe.
+      if (!latest_ || IdOf(entry.path().filename().string()) > latest_->id) all_known = false;
+      continue;
+    }
+    Result<CheckpointMetadata> m = ReadCheckpoint(entry.path().string(), CheckpointVerify::kNone);
+    if (!m.ok()) {
+      all_known = false;  // its references are unknown: delete nothing
+      continue;
+    }
+    for (const CheckpointFile& f : m->files) {
+      if (f.shared) referenced.emplace(f.name, f);
+    }
+  }
+  if (ec) return;  // cannot list the root: keep everything
+  shared_files_ = std::move(referenced);
+  if (!all_known) return;
+  const fs::path shared = fs::path(options_.root) / kSharedDir;
+  for (const auto& entry : fs::directory_iterator(shared, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (shared_files_.find(name) == shared_files_.end()) RemoveQuietly(entry.path());
+  }
 }
 
 }  // namespace statewatch

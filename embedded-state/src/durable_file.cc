@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "statewatch/state/crc32c.h"
+
 namespace statewatch::internal {
 
 std::string ErrnoMessage(const std::string& what, const std::string& path) {
@@ -35,21 +37,27 @@ Status RenameDurably(const std::string& from, const std::string& to) {
   return SyncParentDirectory(to);
 }
 
-Status WriteFileDurably(const std::string& path, std::string_view contents) {
+namespace {
+
+// Writes all of `data` to `fd`; IOError naming `path`.
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::IOError(ErrnoMessage("cannot write", path));
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::OK();
+}
+
+// Creates `path`.inprogress, lets `fill` write it, fsyncs, closes and renames it over `path`;
+// removes the temporary file on any error.
+template <typename Fill>
+Status WriteViaTemporary(const std::string& path, Fill&& fill) {
   const std::string temp = path + ".inprogress";
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError(ErrnoMessage("cannot create", temp));
-  Status status;
-  std::string_view rest = contents;
-  while (!rest.empty() && status.ok()) {
-    const ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      status = Status::IOError(ErrnoMessage("cannot write", temp));
-      break;
-    }
-    rest.remove_prefix(static_cast<size_t>(n));
-  }
+  Status status = fill(fd, temp);
   if (status.ok() && ::fsync(fd) != 0) status = Status::IOError(ErrnoMessage("cannot sync", temp));
   if (::close(fd) != 0 && status.ok()) status = Status::IOError(ErrnoMessage("cannot close", temp));
   if (status.ok()) status = RenameDurably(temp, path);
@@ -57,6 +65,36 @@ Status WriteFileDurably(const std::string& path, std::string_view contents) {
     std::error_code ignored;
     std::filesystem::remove(temp, ignored);
   }
+  return status;
+}
+
+}  // namespace
+
+Status WriteFileDurably(const std::string& path, std::string_view contents) {
+  return WriteViaTemporary(
+      path, [&](int fd, const std::string& temp) { return WriteAll(fd, contents, temp); });
+}
+
+Status CopyFileDurably(const std::string& from, const std::string& to, uint64_t* size,
+                       uint32_t* crc32c) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return Status::IOError(ErrnoMessage("cannot open", from));
+  *size = 0;
+  *crc32c = 0;
+  Status status = WriteViaTemporary(to, [&](int out, const std::string& temp) {
+    std::string buf(1 << 20, '\0');
+    for (;;) {
+      const ssize_t n = ::read(in, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Status::IOError(ErrnoMessage("cannot read", from));
+      if (n == 0) return Status::OK();
+      const std::string_view chunk(buf.data(), static_cast<size_t>(n));
+      *crc32c = Crc32c(chunk, *crc32c);
+      *size += chunk.size();
+      SW_RETURN_IF_ERROR(WriteAll(out, chunk, temp));
+    }
+  });
+  ::close(in);
   return status;
 }
 

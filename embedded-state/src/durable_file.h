@@ -2,6 +2,7 @@
 // directory fsync), shared by snapshots and checkpoint metadata.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,5 +23,10 @@ Status RenameDurably(const std::string& from, const std::string& to);
 // Writes `contents` to `path`.inprogress, fsyncs it, renames it over `path` and fsyncs the
 // directory. IOError naming the file; the temporary file is removed on error.
 Status WriteFileDurably(const std::string& path, std::string_view contents);
+
+// Copies `from` to `to` the same way (`to`.inprogress, fsync, rename, directory fsync),
+// returning the bytes copied and their CRC-32C in one pass. IOError naming the file.
+Status CopyFileDurably(const std::string& from, const std::string& to, uint64_t* size,
+                       uint32_t* crc32c);
 
 }  // namespace statewatch::internal

@@ -3,55 +3,10 @@
 #include <string>
 
 #include "backends.h"
-#include "statewatch/state/internal/encoding.h"
+#include "statewatch/state/internal/rocksdb_state.h"
 #include "statewatch/state/keyed_snapshot.h"
 
 namespace statewatch {
-
-namespace internal {
-
-Status NoCurrentKeyError(const StateMeta& meta) {
-  return Status::FailedPrecondition("state '" + meta.name +
-                                    "' accessed before SetCurrentKey: no current key");
-}
-
-Status UndecodableError(const StateMeta& meta, std::string_view what, std::string_view rocks_key) {
-  std::string msg = "state '" + meta.name + "': cannot decode stored " + std::string(what);
-  if (rocks_key.size() >= kKeyGroupPrefixBytes) {
-    msg += " in key group " + std::to_string(GetKeyGroup(rocks_key));
-  }
-  msg += " (" + std::to_string(rocks_key.size()) + "-byte key); serializer " +
-         meta.value_serializer + " does not match the stored bytes";
-  return Status::Corruption(msg);
-}
-
-Status KeyTooLargeError(const StateMeta& meta, size_t size, size_t limit) {
-  return Status::InvalidArgument("state '" + meta.name + "': map key of " + std::to_string(size) +
-                                 " bytes exceeds max_key_bytes (" + std::to_string(limit) + ")");
-}
-
-bool ParseListValue(std::string_view value, bool has_ts, std::vector<ListElement>* out) {
-  while (!value.empty()) {
-    std::string_view element;
-    if (!GetLengthPrefixed(&value, &element)) return false;
-    ListElement e{0, element};
-    if (has_ts) {
-      if (element.size() < kTimestampBytes) return false;
-      e.ts = static_cast<int64_t>(GetFixed64BE(element.data()));
-      e.payload = element.substr(kTimestampBytes);
-    }
-    out->push_back(e);
-  }
-  return true;
-}
-
-void AppendListElement(std::string* out, bool has_ts, int64_t ts, std::string_view payload) {
-  PutVarint32(out, static_cast<uint32_t>(payload.size() + (has_ts ? kTimestampBytes : 0)));
-  if (has_ts) PutFixed64BE(out, static_cast<uint64_t>(ts));
-  out->append(payload);
-}
-
-}  // namespace internal
 
 KeyedStateBackend::KeyedStateBackend(const BackendOptions& options, internal::RawStore* raw_store)
     : raw_store_(raw_store) {
@@ -96,46 +51,89 @@ Status KeyedStateBackend::AdoptScratchKey() {
 }
 
 Status KeyedStateBackend::RestoreFromSnapshots(const std::vector<std::string>& paths) {
+  std::vector<RestoreSource> sources;
+  for (const std::string& path : paths) {
+    sources.push_back({path, [path](const RestoreVisitor& visit) -> Result<RestoreSourceInfo> {
+                         Result<KeyedSnapshotInfo> info = ReadKeyedSnapshot(path, visit);
+                         if (!info.ok()) return info.status();
+                         return RestoreSourceInfo{info->max_parallelism, info->states};
+                       }});
+  }
+  return RestoreFrom(sources);
+}
+
+Status KeyedStateBackend::RestoreFrom(const std::vector<RestoreSource>& sources) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!states_.empty() || restore_called_) {
     return Status::FailedPrecondition(
         "restore must come before any state is registered, and only once");
   }
-  // Read everything first: on any error nothing is restored.
   std::map<std::string, RestoredState, std::less<>> taken;
-  for (const std::string& path : paths) {
-    Result<KeyedSnapshotInfo> info =
-        ReadKeyedSnapshot(path, [&](const StateMeta& meta, const StateEntry& e) -> Status {
-          if (!env_.range.Contains(e.key_group)) return Status::OK();  // another instance's
-          auto [it, fresh] = taken.try_emplace(meta.name);
-          if (fresh) {
-            it->second.meta = meta;
-          } else if (!(it->second.meta == meta)) {
-            return Status::InvalidArgument("snapshot " + path + ": state '" + meta.name + "' is " +
-                                           meta.ToString() + " here but " +
-                                           it->second.meta.ToString() + " in an earlier file");
-          }
-          it->second.entries.push_back({e.key_group, std::string(e.key), std::string(e.ns),
-                                        std::string(e.user_key), std::string(e.value),
-                                        e.timestamp});
-          return Status::OK();
-        });
-    if (!info.ok()) return info.status();
-    if (info->max_parallelism != env_.max_parallelism) {
-      return Status::InvalidArgument("snapshot " + path + " was taken with max_parallelism " +
-                                     std::to_string(info->max_parallelism) + "; this backend has " +
-                                     std::to_string(env_.max_parallelism) +
-                                     " (key groups cannot be remapped)");
-    }
-    // States without entries in this range still exist: register them as restored (empty).
-    for (const StateMeta& meta : info->states) {
-      auto [it, fresh] = taken.try_emplace(meta.name);
-      if (fresh) it->second.meta = meta;
-    }
+  std::vector<std::string> columns;  // RocksDB: created by this restore
+  Status s = ReadRestoreSourcesLocked(sources, &taken, &columns);
+  if (!s.ok()) {
+    // Nothing restored: drop what was written so far (best effort; the error is the read's).
+    for (const std::string& name : columns) (void)raw_store_->DropColumn(name);
+    return s;
   }
   restored_ = std::move(taken);
   restore_called_ = true;
   return Status::OK();
+}
+
+Status KeyedStateBackend::ReadRestoreSourcesLocked(
+    const std::vector<RestoreSource>& sources,
+    std::map<std::string, RestoredState, std::less<>>* taken, std::vector<std::string>* columns) {
+  for (const RestoreSource& source : sources) {
+    // The state of the previous entry: entries come grouped by state, so this is one compare.
+    RestoredState* state = nullptr;
+    internal::RawColumn* column = nullptr;
+    Result<RestoreSourceInfo> info =
+        source.read([&](const StateMeta& meta, const StateEntry& e) -> Status {
+          if (!env_.range.Contains(e.key_group)) return Status::OK();  // another instance's
+          if (state == nullptr || state->meta.name != meta.name) {
+            auto [it, fresh] = taken->try_emplace(meta.name);
+            state = &it->second;
+            column = nullptr;
+            if (fresh) {
+              state->meta = meta;
+            } else if (!(state->meta == meta)) {
+              return Status::InvalidArgument("snapshot " + source.name + ": state '" + meta.name +
+                                             "' is " + meta.ToString() + " here but " +
+                                             state->meta.ToString() + " in an earlier file");
+            }
+            if (raw_store_ != nullptr) {
+              Result<internal::RawColumn*> c = raw_store_->OpenColumnForRestore(meta);
+              if (!c.ok()) return c.status();
+              if (fresh) columns->push_back(meta.name);
+              column = *c;
+            }
+          }
+          if (column != nullptr) return internal::WriteRestoredEntry(*column, meta, e);
+          state->entries.push_back({e.key_group, std::string(e.key), std::string(e.ns),
+                                    std::string(e.user_key), std::string(e.value), e.timestamp});
+          return Status::OK();
+        });
+    if (!info.ok()) return info.status();
+    if (info->max_parallelism != env_.max_parallelism) {
+      return Status::InvalidArgument(
+          "snapshot " + source.name + " was taken with max_parallelism " +
+          std::to_string(info->max_parallelism) + "; this backend has " +
+          std::to_string(env_.max_parallelism) + " (key groups cannot be remapped)");
+    }
+    // States without entries in this range still exist: register them as restored (empty).
+    for (const StateMeta& meta : info->states) {
+      auto [it, fresh] = taken->try_emplace(meta.name);
+      if (fresh) it->second.meta = meta;
+    }
+  }
+  return Status::OK();
+}
+
+Result<KeyedStateBackend::NativeCheckpoint> KeyedStateBackend::CreateNativeCheckpoint(
+    const std::string& /*name*/) {
+  return Status::NotSupported("the " + std::string(backend_name()) +
+                              " backend has no native checkpoints");
 }
 
 std::vector<std::string> KeyedStateBackend::PendingRestoredStates() const {

@@ -3,6 +3,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/statistics.h>
+#include <rocksdb/utilities/checkpoint.h>
 
 #include <algorithm>
 #include <charconv>
@@ -13,33 +14,12 @@
 
 #include "backends.h"
 #include "list_merge_operator.h"
+#include "rocksdb_column.h"
 #include "ttl_compaction_filter.h"
 
 namespace statewatch::internal {
 
 namespace {
-
-rocksdb::Slice ToSlice(std::string_view s) {
-  return rocksdb::Slice(s.data(), s.size());
-}
-std::string_view ToView(const rocksdb::Slice& s) {
-  return std::string_view(s.data(), s.size());
-}
-
-// Converts a failed rocksdb::Status, saying what was being done and where. Cold path only: OK
-// and NotFound are handled inline by the callers without building a message.
-Status FromRocks(const rocksdb::Status& s, std::string_view context) {
-  std::string msg(context);
-  msg += ": ";
-  msg += s.ToString();
-  if (s.IsNotFound()) return Status::NotFound(msg);
-  if (s.IsCorruption()) return Status::Corruption(msg);
-  if (s.IsNotSupported()) return Status::NotSupported(msg);
-  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
-  if (s.IsNoSpace() || s.IsMemoryLimit()) return Status::ResourceExhausted(msg);
-  if (s.IsShutdownInProgress()) return Status::FailedPrecondition(msg);
-  return Status::IOError(msg);
-}
 
 // Makes `dir` an existing directory that holds no database yet.
 Status PrepareDirectory(const std::string& dir) {
@@ -70,115 +50,6 @@ Status PrepareDirectory(const std::string& dir) {
 }
 
 }  // namespace
-
-// One state's column family as a RawColumn. Owns the state's TTL counters, which the column
-// family's compaction filter writes to, so it outlives the database (see the destructor).
-// Thread-safety: all methods may be called concurrently; the handle is set once before use.
-class RocksDbColumn final : public RawColumn {
- public:
-  RocksDbColumn(rocksdb::DB* db, const rocksdb::WriteOptions& write_options, StateMeta meta,
-                const std::string& path)
-      : db_(db),
-        write_options_(write_options),
-        meta_(std::move(meta)),
-        context_("column family '" + meta_.name + "' in " + path) {}
-
-  Status Get(std::string_view key, std::string* value) override {
-    // Unpinned results are written straight into *value; pinned ones (block cache) are copied
-    // once — exactly what DB::Get(std::string*) does, minus a call layer.
-    rocksdb::PinnableSlice pinned(value);
-    const rocksdb::Status s = db_->Get(read_options_, handle_, ToSlice(key), &pinned);
-    if (s.ok()) {
-      if (pinned.IsPinned()) value->assign(pinned.data(), pinned.size());
-      return Status::OK();
-    }
-    if (s.IsNotFound()) return Status::NotFound("");
-    return Error("get", s);
-  }
-
-  Status Put(std::string_view key, std::string_view value) override {
-    const rocksdb::Status s = db_->Put(write_options_, handle_, ToSlice(key), ToSlice(value));
-    return s.ok() ? Status::OK() : Error("put", s);
-  }
-
-  Status Merge(std::string_view key, std::string_view operand) override {
-    const rocksdb::Status s = db_->Merge(write_options_, handle_, ToSlice(key), ToSlice(operand));
-    return s.ok() ? Status::OK() : Error("merge", s);
-  }
-
-  Status Delete(std::string_view key) override {
-    const rocksdb::Status s = db_->Delete(write_options_, handle_, ToSlice(key));
-    return s.ok() ? Status::OK() : Error("delete", s);
-  }
-
-  std::unique_ptr<RawIterator> NewIterator(std::string_view lower, std::string_view upper) override;
-
-  TtlCounters& counters() override { return counters_; }
-
-  const StateMeta& meta() const { return meta_; }
-  bool has_ttl_compaction_filter() const {
-    return meta_.ttl.enabled() && meta_.ttl.cleanup_compaction_filter;
-  }
-  rocksdb::ColumnFamilyHandle* handle() const { return handle_; }
-  void set_handle(rocksdb::ColumnFamilyHandle* handle) { handle_ = handle; }
-  rocksdb::DB* db() const { return db_; }
-
-  Status Error(std::string_view op, const rocksdb::Status& s) const {
-    return FromRocks(s, "rocksdb " + std::string(op) + " in " + context_);
-  }
-
- private:
-  rocksdb::DB* const db_;
-  rocksdb::ColumnFamilyHandle* handle_ = nullptr;  // owned by the backend
-  const rocksdb::WriteOptions write_options_;
-  const rocksdb::ReadOptions read_options_;
-  const StateMeta meta_;
-  const std::string context_;  // for error messages
-  TtlCounters counters_;
-};
-
-namespace {
-
-// A RocksDB iterator over [lower, upper) of one column family. Owns the bound strings that
-// ReadOptions points to, so they live exactly as long as the iterator.
-// Thread-safety: one thread at a time; must be destroyed before the backend.
-class RocksDbIterator final : public RawIterator {
- public:
-  RocksDbIterator(const RocksDbColumn* column, std::string_view lower, std::string_view upper)
-      : column_(column), lower_(lower), upper_(upper), lower_slice_(lower_), upper_slice_(upper_) {
-    rocksdb::ReadOptions options;
-    if (!lower_.empty()) options.iterate_lower_bound = &lower_slice_;
-    if (!upper_.empty()) options.iterate_upper_bound = &upper_slice_;
-    it_.reset(column->db()->NewIterator(options, column->handle()));
-  }
-  RocksDbIterator(const RocksDbIterator&) = delete;
-  RocksDbIterator& operator=(const RocksDbIterator&) = delete;
-
-  void Seek(std::string_view target) override { it_->Seek(ToSlice(target)); }
-  bool Valid() const override { return it_->Valid(); }
-  void Next() override { it_->Next(); }
-  std::string_view key() const override { return ToView(it_->key()); }
-  std::string_view value() const override { return ToView(it_->value()); }
-  Status status() const override {
-    const rocksdb::Status s = it_->status();
-    return s.ok() ? Status::OK() : column_->Error("iteration", s);
-  }
-
- private:
-  const RocksDbColumn* column_;
-  const std::string lower_;
-  const std::string upper_;
-  const rocksdb::Slice lower_slice_;
-  const rocksdb::Slice upper_slice_;
-  std::unique_ptr<rocksdb::Iterator> it_;
-};
-
-}  // namespace
-
-std::unique_ptr<RawIterator> RocksDbColumn::NewIterator(std::string_view lower,
-                                                        std::string_view upper) {
-  return std::make_unique<RocksDbIterator>(this, lower, upper);
-}
 
 Result<std::unique_ptr<RocksDbKeyedStateBackend>> RocksDbKeyedStateBackend::Open(
     const BackendOptions& given) {
@@ -238,6 +109,7 @@ RocksDbKeyedStateBackend::~RocksDbKeyedStateBackend() {
   s.PermitUncheckedError();
   db_.reset();
   columns_.clear();
+  dropped_columns_.clear();
 }
 
 RocksDbColumn* RocksDbKeyedStateBackend::FindColumn(std::string_view name) const {
@@ -248,7 +120,28 @@ RocksDbColumn* RocksDbKeyedStateBackend::FindColumn(std::string_view name) const
 
 Result<RawColumn*> RocksDbKeyedStateBackend::OpenColumn(const StateMeta& meta) {
   std::lock_guard<std::mutex> lock(columns_mu_);
+  if (auto it = columns_.find(meta.name); it != columns_.end()) {
+    // Created by a restore: the registered descriptor decides the TTL length and cleanup.
+    RocksDbColumn* column = it->second.get();
+    const bool filter = meta.ttl.enabled() && meta.ttl.cleanup_compaction_filter;
+    if (column->filter_factory() != nullptr) {
+      column->filter_factory()->Reconfigure(
+          meta.ttl.ttl, std::max(1, meta.ttl.compaction_query_time_after), filter);
+      column->set_filter_on(filter);
+    }
+    return column;
+  }
+  return CreateColumnLocked(meta, /*for_restore=*/false);
+}
+
+Result<RawColumn*> RocksDbKeyedStateBackend::OpenColumnForRestore(const StateMeta& meta) {
+  std::lock_guard<std::mutex> lock(columns_mu_);
   if (auto it = columns_.find(meta.name); it != columns_.end()) return it->second.get();
+  return CreateColumnLocked(meta, /*for_restore=*/true);
+}
+
+Result<RawColumn*> RocksDbKeyedStateBackend::CreateColumnLocked(const StateMeta& meta,
+                                                                bool for_restore) {
   if (meta.name == rocksdb::kDefaultColumnFamilyName) {
     return Status::InvalidArgument("state name '" + meta.name +
                                    "' is reserved by RocksDB (its default column family); the "
@@ -258,14 +151,19 @@ Result<RawColumn*> RocksDbKeyedStateBackend::OpenColumn(const StateMeta& meta) {
   auto column = std::make_unique<RocksDbColumn>(db_.get(), write_options_, meta, path_);
   rocksdb::ColumnFamilyOptions cf = cf_options_;
   if (meta.kind == StateKind::kList) cf.merge_operator = NewListAppendOperator();
-  if (column->has_ttl_compaction_filter()) {
+  const bool filter = meta.ttl.enabled() && meta.ttl.cleanup_compaction_filter;
+  // A factory is fixed when the column family is created, so a restored TTL state gets one
+  // even with the filter off: its descriptor may turn compaction cleanup on at registration.
+  if (filter || (for_restore && meta.ttl.enabled())) {
     TtlCompactionFilterConfig config;
     config.kind = meta.kind;
     config.ttl = meta.ttl.ttl;
     config.query_time_after = std::max(1, meta.ttl.compaction_query_time_after);
     config.clock = &clock();
     config.removed = &column->counters().compaction_filter;
-    cf.compaction_filter_factory = std::make_shared<TtlCompactionFilterFactory>(config);
+    auto factory = std::make_shared<TtlCompactionFilterFactory>(config, filter);
+    cf.compaction_filter_factory = factory;
+    column->set_filter(std::move(factory), filter);
   }
   rocksdb::ColumnFamilyHandle* handle = nullptr;
   const rocksdb::Status s = db_->CreateColumnFamily(cf, meta.name, &handle);
@@ -279,6 +177,22 @@ Result<RawColumn*> RocksDbKeyedStateBackend::OpenColumn(const StateMeta& meta) {
   return result;
 }
 
+Status RocksDbKeyedStateBackend::DropColumn(std::string_view name) {
+  std::lock_guard<std::mutex> lock(columns_mu_);
+  auto it = columns_.find(name);
+  if (it == columns_.end()) return Status::NotFound("no column family '" + std::string(name) + "'");
+  rocksdb::ColumnFamilyHandle* handle = it->second->handle();
+  rocksdb::Status s = db_->DropColumnFamily(handle);
+  if (!s.ok()) return it->second->Error("drop", s);
+  s = db_->DestroyColumnFamilyHandle(handle);
+  if (!s.ok()) return it->second->Error("close", s);
+  // A compaction that was running may still count into the column's counters: keep it alive.
+  it->second->set_handle(nullptr);
+  dropped_columns_.push_back(std::move(it->second));
+  columns_.erase(it);
+  return Status::OK();
+}
+
 Status RocksDbKeyedStateBackend::Flush() {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   {
@@ -290,6 +204,23 @@ Status RocksDbKeyedStateBackend::Flush() {
   flush.wait = true;
   const rocksdb::Status s = db_->Flush(flush, handles);
   return s.ok() ? Status::OK() : FromRocks(s, "rocksdb flush in " + path_);
+}
+
+Result<KeyedStateBackend::NativeCheckpoint> RocksDbKeyedStateBackend::CreateNativeCheckpoint(
+    const std::string& name) {
+  NativeCheckpoint out;
+  out.directory = (std::filesystem::path(path_) / name).string();
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return FromRocks(s, "cannot start a RocksDB checkpoint of " + path_);
+  const std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush = 0: flush every memtable first, so the checkpoint holds all the state
+  // in SST files and needs no WAL (which is off by default, as in Flink).
+  s = checkpoint->CreateCheckpoint(out.directory, /*log_size_for_flush=*/0);
+  if (!s.ok()) return FromRocks(s, "cannot create a RocksDB checkpoint in " + out.directory);
+  s = db_->GetDbIdentity(out.db_identity);
+  if (!s.ok()) return FromRocks(s, "cannot read the database identity of " + path_);
+  return out;
 }
 
 Status RocksDbKeyedStateBackend::CompactState(std::string_view state_name) {

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "rocksdb_options.h"
 #include "statewatch/state/keyed_state_backend.h"
@@ -50,6 +51,7 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, private RawStor
   // the bottommost level; the TTL compaction filter runs on everything. NotFound for an unknown
   // state.
   Status CompactState(std::string_view state_name) override;
+  Result<NativeCheckpoint> CreateNativeCheckpoint(const std::string& name) override;
 
   const std::string& path() const { return path_; }
   // The column store the typed states use, for tests and tools that work below the typed API.
@@ -63,8 +65,11 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, private RawStor
                            rocksdb::ColumnFamilyOptions cf_options,
                            std::unique_ptr<rocksdb::DB> db);
 
-  // Creates the state's column family (or returns the one already opened under that name).
+  // RawStore: the state's column family, created on first use (rocksdb_column.h).
   Result<RawColumn*> OpenColumn(const StateMeta& meta) override;
+  Result<RawColumn*> OpenColumnForRestore(const StateMeta& meta) override;
+  Status DropColumn(std::string_view name) override;
+  Result<RawColumn*> CreateColumnLocked(const StateMeta& meta, bool for_restore);
   RocksDbColumn* FindColumn(std::string_view name) const;
 
   const std::string path_;
@@ -79,6 +84,7 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, private RawStor
   // GUARDED_BY(columns_mu_). Entries are never removed before the destructor, so RawColumn
   // pointers handed out stay valid; ordered by name, which orders the per-CF stats.
   std::map<std::string, std::unique_ptr<RocksDbColumn>, std::less<>> columns_;
+  std::vector<std::unique_ptr<RocksDbColumn>> dropped_columns_;  // GUARDED_BY(columns_mu_)
 };
 
 }  // namespace statewatch::internal

@@ -86,7 +86,17 @@ rocksdb::CompactionFilter::Decision TtlCompactionFilter::FilterList(const rocksd
 
 std::unique_ptr<rocksdb::CompactionFilter> TtlCompactionFilterFactory::CreateCompactionFilter(
     const rocksdb::CompactionFilter::Context& /*context*/) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!enabled_) return nullptr;  // RocksDB then compacts without a filter
   return std::make_unique<TtlCompactionFilter>(config_);
+}
+
+void TtlCompactionFilterFactory::Reconfigure(std::chrono::milliseconds ttl, int query_time_after,
+                                             bool enabled) {
+  std::lock_guard<std::mutex> lock(mu_);
+  config_.ttl = ttl;
+  config_.query_time_after = query_time_after;
+  enabled_ = enabled;
 }
 
 }  // namespace statewatch::internal

@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "statewatch/state/clock.h"
@@ -76,17 +77,26 @@ class TtlCompactionFilter final : public rocksdb::CompactionFilter {
 };
 
 // Set on a column family's options; makes one TtlCompactionFilter per (sub)compaction.
-// Thread-safety: CreateCompactionFilter may be called concurrently (the config is immutable).
+// A factory can be switched off and on and given a new TTL: a state restored before its
+// descriptor is registered gets its column family (and this factory) at restore time, and the
+// descriptor may then change the TTL length or turn compaction cleanup off (as Flink allows).
+// Thread-safety: CreateCompactionFilter and Reconfigure may be called concurrently; a change
+// applies to compactions that start afterwards.
 class TtlCompactionFilterFactory final : public rocksdb::CompactionFilterFactory {
  public:
-  explicit TtlCompactionFilterFactory(const TtlCompactionFilterConfig& config) : config_(config) {}
-
+  explicit TtlCompactionFilterFactory(const TtlCompactionFilterConfig& config, bool enabled = true)
+      : config_(config), enabled_(enabled) {}
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
       const rocksdb::CompactionFilter::Context& context) override;
   const char* Name() const override { return kTtlCompactionFilterFactoryName; }
 
+  // Replaces ttl and query_time_after (kind, clock and counter stay) and whether filters run.
+  void Reconfigure(std::chrono::milliseconds ttl, int query_time_after, bool enabled);
+
  private:
-  const TtlCompactionFilterConfig config_;
+  std::mutex mu_;
+  TtlCompactionFilterConfig config_;  // GUARDED_BY(mu_)
+  bool enabled_;                      // GUARDED_BY(mu_)
 };
 
 }  // namespace statewatch::internal

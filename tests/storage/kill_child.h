@@ -10,7 +10,9 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace statewatch::testing {
@@ -24,34 +26,15 @@ using ReportFn = std::function<void(int64_t)>;
 // still working, then reads whatever else the child reported before it died. Returns every
 // report, in order. A test failure is recorded when the child ended on its own (finished or
 // failed) instead of being killed.
-inline std::vector<int64_t> RunChildAndKill(const std::function<void(const ReportFn&)>& work,
-                                            size_t kill_after) {
+// The parent's half: reads reports from `fd` until it has `kill_after`, SIGKILLs `pid`, reads
+// the rest, reaps the child and checks it was killed.
+inline std::vector<int64_t> CollectReportsAndKill(pid_t pid, int fd, size_t kill_after) {
   std::vector<int64_t> reports;
-  int fds[2];
-  if (::pipe(fds) != 0) {
-    ADD_FAILURE() << "pipe: errno " << errno;
-    return reports;
-  }
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ADD_FAILURE() << "fork: errno " << errno;
-    return reports;
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    ReportFn report = [fd = fds[1]](int64_t value) {
-      // 8 bytes < PIPE_BUF: one atomic write. If the parent is gone, SIGPIPE ends the child.
-      if (::write(fd, &value, sizeof value) != static_cast<ssize_t>(sizeof value)) ::_exit(3);
-    };
-    work(report);
-    ::_exit(2);  // the work ran out before the kill: the parent flags this
-  }
-  ::close(fds[1]);
   bool killed = false;
   int64_t value;
   size_t got = 0;  // bytes of `value` read so far
   for (;;) {
-    const ssize_t n = ::read(fds[0], reinterpret_cast<char*>(&value) + got, sizeof value - got);
+    const ssize_t n = ::read(fd, reinterpret_cast<char*>(&value) + got, sizeof value - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // EOF: the child is gone (killed, or ended on its own)
     got += static_cast<size_t>(n);
@@ -63,13 +46,89 @@ inline std::vector<int64_t> RunChildAndKill(const std::function<void(const Repor
       killed = true;
     }
   }
-  ::close(fds[0]);
+  ::close(fd);
   int status = 0;
   ::waitpid(pid, &status, 0);
   EXPECT_TRUE(killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
       << "the child was not killed mid-way: it ended with status " << status << " after "
       << reports.size() << " reports";
   return reports;
+}
+
+// A ReportFn writing to `fd`: 8 bytes < PIPE_BUF, one atomic write. If the parent is gone,
+// SIGPIPE ends the child.
+inline ReportFn ReportTo(int fd) {
+  return [fd](int64_t value) {
+    if (::write(fd, &value, sizeof value) != static_cast<ssize_t>(sizeof value)) ::_exit(3);
+  };
+}
+
+// Forks a child running `work(report)`. The child must not touch any SQLite connection the
+// parent has open (open its own after the fork); it ends with _exit, never returning into gtest.
+// The parent reads reports until it has `kill_after` of them, SIGKILLs the child while it is
+// still working, then reads whatever else the child reported before it died. Returns every
+// report, in order. A test failure is recorded when the child ended on its own (finished or
+// failed) instead of being killed.
+inline std::vector<int64_t> RunChildAndKill(const std::function<void(const ReportFn&)>& work,
+                                            size_t kill_after) {
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    ADD_FAILURE() << "pipe: errno " << errno;
+    return {};
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ADD_FAILURE() << "fork: errno " << errno;
+    return {};
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    work(ReportTo(fds[1]));
+    ::_exit(2);  // the work ran out before the kill: the parent flags this
+  }
+  ::close(fds[1]);
+  return CollectReportsAndKill(pid, fds[0], kill_after);
+}
+
+// The environment variable through which RunSelfAndKill tells its child where to report.
+inline constexpr char kReportFdVariable[] = "STATEWATCH_TEST_REPORT_FD";
+
+// As RunChildAndKill, but the child is this test binary run afresh (fork + exec), running only
+// the current test, with `variable`=`value` set: the test sees the variable, does the child's
+// work reporting to ReportFnFromEnvironment(), and never returns. For work that needs threads
+// (RocksDB's flushes run on a thread pool that a plain fork of a process whose RocksDB threads
+// are running would copy only as phantoms, and the child would wait for them forever).
+inline std::vector<int64_t> RunSelfAndKill(const std::string& variable, const std::string& value,
+                                           size_t kill_after) {
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string filter =
+      std::string("--gtest_filter=") + test->test_suite_name() + "." + test->name();
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    ADD_FAILURE() << "pipe: errno " << errno;
+    return {};
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ADD_FAILURE() << "fork: errno " << errno;
+    return {};
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::setenv(variable.c_str(), value.c_str(), 1);
+    ::setenv(kReportFdVariable, std::to_string(fds[1]).c_str(), 1);
+    const char* argv[] = {"/proc/self/exe", filter.c_str(), nullptr};
+    ::execv(argv[0], const_cast<char* const*>(argv));
+    ::_exit(9);  // exec failed
+  }
+  ::close(fds[1]);
+  return CollectReportsAndKill(pid, fds[0], kill_after);
+}
+
+// In a RunSelfAndKill child: reports to the parent.
+inline ReportFn ReportFnFromEnvironment() {
+  const char* fd = std::getenv(kReportFdVariable);
+  return ReportTo(fd == nullptr ? -1 : std::atoi(fd));
 }
 
 }  // namespace statewatch::testing

@@ -1,31 +1,47 @@
 // Checkpoints of a keyed-state backend, as Flink takes them: numbered directories `chk-N/` under
 // a checkpoint root, each complete only once its metadata file is in place.
 //
-//   ROOT/chk-7/keyed-state   the backend's state as a keyed snapshot (keyed_snapshot.h)
-//   ROOT/chk-7/operator-state  the instance's operator and broadcast state, when the
-//                            coordinator has an OperatorStateBackend (operator_state.h encoding)
-//   ROOT/chk-7/_metadata     id, time, backend, max parallelism, key-group range, every state's
-//                            descriptor, and every file with its size and CRC-32C
+//   ROOT/chk-7/_metadata       id, time, backend, format, max parallelism, key-group range,
+//                              every state's descriptor, and every file with size and CRC-32C
+//   ROOT/chk-7/keyed-state     full checkpoints: the state as a keyed snapshot (keyed_snapshot.h)
+//   ROOT/chk-7/MANIFEST-…, OPTIONS-…, CURRENT
+//                              incremental (RocksDB) checkpoints: RocksDB's small files, per
+//                              checkpoint; the SST files they name are in ROOT/shared/
+//   ROOT/shared/<db identity>-<number>.sst
+//                              SST files, copied once by the first checkpoint that has them and
+//                              referenced by every later one that still does; deleted when no
+//                              retained checkpoint refers to them
+//   ROOT/chk-7/operator-state  operator and broadcast state, when the coordinator has an
+//                              OperatorStateBackend (operator_state.h encoding)
+//
+// Full checkpoints (the heap backend's only mode; RocksDB's with incremental = false) write
+// all state each time in the backend-neutral format. Incremental ones (RocksDB) flush the
+// memtables, take a RocksDB checkpoint (hard links, no copy) and copy to the root only the SST
+// files not already in shared/ — so their cost follows what changed, not the state's size.
+// Both restore into either backend at any parallelism.
 //
 // Completion is atomic: the data files are written and fsync'd first, then `_metadata` is
 // written to a temporary name, fsync'd and renamed. A `chk-N/` without `_metadata` does not
 // exist — a crash at any point leaves the previous complete checkpoint restorable — and is
-// removed by the next successful checkpoint. Checkpoints are full in this version (the heap
-// backend's only mode, and the RocksDB backend's full mode); RocksDB's incremental mode with a
-// shared SST area comes next (issue #4).
+// removed by the next successful checkpoint, as are shared files nothing refers to.
 //
-// _metadata layout (little-endian): magic "SWCHKMD1" | fixed32 format version | fixed64 id |
+// _metadata layout (little-endian): magic "SWCHKMD1" | fixed32 format version (2) | fixed64 id |
 // fixed64 timestamp ms | str backend | varint32 max parallelism | varint32 range start |
-// varint32 range end + 1 | varint32 states | state records (as in keyed snapshots) |
-// varint32 files | { str name | fixed64 size | fixed32 crc32c }* | fixed32 CRC-32C of all before.
+// varint32 range end + 1 | u8 CheckpointFormat | varint32 states | state records (as in keyed
+// snapshots) | varint32 files | { str name | u8 flags (1: in shared/) | fixed64 size |
+// fixed32 crc32c }* | fixed32 CRC-32C of all before. Version 1 (no format byte, no flags: a
+// full checkpoint) is still read.
 //
-// Thread-safety: a CheckpointCoordinator belongs to the backend's task thread (a heap snapshot
-// reads the live tables); Stats() may be called from any thread.
+// A checkpoint root belongs to one backend instance (one operator subtask) at a time.
+//
+// Thread-safety: a CheckpointCoordinator belongs to the backend's task thread (a snapshot
+// reads the live state); Stats() may be called from any thread.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,7 +56,13 @@
 
 namespace statewatch {
 
-inline constexpr uint32_t kCheckpointMetadataVersion = 1;
+inline constexpr uint32_t kCheckpointMetadataVersion = 2;
+
+// How a checkpoint holds the keyed state. On-disk values: never renumber.
+enum class CheckpointFormat : uint8_t {
+  kKeyedSnapshot = 0,  // one `keyed-state` file, canonical entries (full checkpoints, savepoints)
+  kRocksDbNative = 1,  // RocksDB's own files: SSTs in ROOT/shared/, the rest in chk-N/
+};
 
 struct CheckpointOptions {
   // Directory holding chk-N/. REQUIRED; created when missing (its parent must exist).
@@ -54,12 +76,16 @@ struct CheckpointOptions {
   // A checkpoint that took longer than this counts as failed and is discarded (Flink's
   // execution.checkpointing.timeout, default 10 min).
   std::chrono::milliseconds timeout = std::chrono::minutes(10);
+  // RocksDB backend: incremental checkpoints (Flink's execution.checkpointing.incremental,
+  // off by default there too). Ignored by the heap backend, whose checkpoints are always full.
+  bool incremental = false;
 };
 
 struct CheckpointFile {
-  std::string name;  // relative to the checkpoint directory
+  std::string name;  // in the checkpoint directory, or in ROOT/shared/ when `shared`
   uint64_t size = 0;
   uint32_t crc32c = 0;
+  bool shared = false;
   bool operator==(const CheckpointFile&) const = default;
 };
 
@@ -67,27 +93,41 @@ struct CheckpointMetadata {
   uint64_t id = 0;
   int64_t timestamp_millis = 0;  // when it was triggered (the backend's clock)
   std::string backend;
+  CheckpointFormat format = CheckpointFormat::kKeyedSnapshot;
   int max_parallelism = 0;
   KeyGroupRange key_group_range;
   std::vector<StateMeta> states;
   std::vector<CheckpointFile> files;
   std::string directory;  // where it was read from or written to (not stored)
 
-  uint64_t full_size_bytes() const;  // every file it needs
+  uint64_t full_size_bytes() const;  // every file it needs, shared ones included
+  // Where a file of this checkpoint is: `directory`/name, or `directory`/../shared/name.
+  std::string PathOf(const CheckpointFile& file) const;
 };
 
-// Reads ROOT/chk-N/_metadata and verifies every file it lists (present, size, CRC-32C).
-// NotFound when there is no _metadata (an incomplete checkpoint); Corruption naming the file
-// and the reason; NotSupported for another metadata version.
-Result<CheckpointMetadata> ReadCheckpoint(const std::string& checkpoint_dir);
+// How much of a checkpoint's files ReadCheckpoint checks.
+enum class CheckpointVerify {
+  kNone,       // the metadata only
+  kSizes,      // every file is there with its size (cheap: no file is read)
+  kChecksums,  // and its CRC-32C matches (reads every byte; what a restore wants)
+};
+
+// Reads ROOT/chk-N/_metadata and verifies the files it lists as `verify` says (present, size,
+// CRC-32C). NotFound when there is no _metadata (an incomplete checkpoint); Corruption naming
+// the file and the reason; NotSupported for another metadata version.
+Result<CheckpointMetadata> ReadCheckpoint(const std::string& checkpoint_dir,
+                                          CheckpointVerify verify = CheckpointVerify::kChecksums);
 
 // The newest complete checkpoint under `root` that verifies, skipping incomplete or damaged
 // ones (each skipped one adds a line with its reason to `skipped`, when given). NotFound when
 // there is none. Reads only: nothing is deleted, whatever it finds.
-Result<CheckpointMetadata> FindLatestCheckpoint(const std::string& root,
-                                                std::vector<std::string>* skipped = nullptr);
+Result<CheckpointMetadata> FindLatestCheckpoint(
+    const std::string& root, std::vector<std::string>* skipped = nullptr,
+    CheckpointVerify verify = CheckpointVerify::kChecksums);
 
-// Restores `backend` (no state registered yet) from a verified checkpoint.
+// Restores `backend` (no state registered yet) from a verified checkpoint of either format. A
+// native RocksDB checkpoint is read through a temporary copy made of hard links (or copies,
+// across filesystems) in the system's temporary directory; the checkpoint is only read.
 Status RestoreFromCheckpoint(KeyedStateBackend& backend, const CheckpointMetadata& checkpoint);
 
 // The operator state a verified checkpoint holds (an empty snapshot when it has none). To
@@ -125,16 +165,26 @@ class CheckpointCoordinator {
  private:
   CheckpointCoordinator(KeyedStateBackend* backend, CheckpointOptions options,
                         OperatorStateBackend* operator_state);
+  // Writes a checkpoint (or, with `savepoint`, always full) into `dir`; *delta_bytes is what
+  // it copied or wrote.
   Result<CheckpointMetadata> Write(const std::filesystem::path& dir, uint64_t id,
-                                   int64_t trigger_millis);
+                                   int64_t trigger_millis, bool savepoint, uint64_t* delta_bytes);
+  // The incremental part of Write: RocksDB's files, SSTs into shared/ unless already there.
+  Status WriteNative(const std::filesystem::path& dir, uint64_t id, CheckpointMetadata* m,
+                     uint64_t* delta_bytes);
   void Record(const CheckpointRecord& r);
   void ApplyRetention();
+  // Re-reads which shared files the retained checkpoints refer to; deletes the others from
+  // shared/ unless a retained checkpoint's metadata could not be read (then nothing is).
+  void CollectSharedFiles();
 
   KeyedStateBackend* backend_;
   CheckpointOptions options_;
   OperatorStateBackend* operator_state_;
   uint64_t next_id_ = 1;
   std::optional<CheckpointMetadata> latest_;
+  // Files in shared/ that retained checkpoints refer to, by name: reused, never copied again.
+  std::map<std::string, CheckpointFile, std::less<>> shared_files_;
   int64_t last_trigger_millis_ = INT64_MIN;
   int64_t last_end_millis_ = INT64_MIN;
 

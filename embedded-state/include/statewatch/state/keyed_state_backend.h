@@ -146,14 +146,41 @@ class KeyedStateBackend {
   // written by either backend at any parallelism: from every file, the entries whose key group
   // lies in this backend's range are taken, the others skipped — so N old instances' files
   // restore into M new ones. Call it before registering any state (FailedPrecondition after).
-  // Entries wait until their state is registered (Get*State), and are stored then with their
-  // TTL timestamps; the descriptor must keep the snapshot's kind and serializers and whether
-  // TTL is on (InvalidArgument naming both otherwise; the TTL length may change). A snapshot
-  // of another max_parallelism is InvalidArgument; any read error (ReadKeyedSnapshot) is
-  // returned with nothing restored. Holds the taken entries in memory until registration.
+  // The RocksDB backend writes the entries into their column families as it reads; the heap
+  // backend keeps them until the state is registered (Get*State) and stores them then. TTL
+  // timestamps are kept. The descriptor must keep the snapshot's kind and serializers and
+  // whether TTL is on (InvalidArgument naming both otherwise; the TTL length and cleanup may
+  // change). A snapshot of another max_parallelism is InvalidArgument; any read error
+  // (ReadKeyedSnapshot) is returned with nothing restored.
   Status RestoreFromSnapshots(const std::vector<std::string>& paths);
+
+  // What a restore source held besides its entries, and how to read it.
+  struct RestoreSourceInfo {
+    int max_parallelism = 0;
+    std::vector<StateMeta> states;  // every state, with entries in this range or not
+  };
+  using RestoreVisitor = std::function<Status(const StateMeta&, const StateEntry&)>;
+  struct RestoreSource {
+    std::string name;  // the file or directory, for messages
+    // Reads the source, handing every entry (of any key group) to the visitor.
+    std::function<Result<RestoreSourceInfo>(const RestoreVisitor&)> read;
+  };
+  // RestoreFromSnapshots for any source of canonical entries (checkpoint.h uses it for native
+  // RocksDB checkpoints). Same rules and errors.
+  Status RestoreFrom(const std::vector<RestoreSource>& sources);
   // States restored but not registered yet.
   std::vector<std::string> PendingRestoredStates() const;
+
+  // --- Native checkpoints ---
+  struct NativeCheckpoint {
+    std::string directory;    // a RocksDB checkpoint: SST files, MANIFEST, OPTIONS, CURRENT
+    std::string db_identity;  // names the database's SST files uniquely across databases
+  };
+  // RocksDB: flushes every memtable and writes a RocksDB checkpoint of the database into a new
+  // directory `name` inside the working directory (SST files are hard links, so it costs no
+  // copy). Incremental checkpoints are built from it; the caller removes the directory.
+  // NotSupported for the heap backend.
+  virtual Result<NativeCheckpoint> CreateNativeCheckpoint(const std::string& name);
 
   // --- Maintenance ---
   // RocksDB: flush all memtables to SST files / run a manual full compaction of one state's
@@ -248,6 +275,11 @@ class KeyedStateBackend {
     StateMeta meta;
     std::vector<RestoredEntry> entries;
   };
+  // RestoreFrom's reading: entries into `taken` (heap) or straight into columns it creates,
+  // whose names it adds to `columns` (RocksDB).
+  Status ReadRestoreSourcesLocked(const std::vector<RestoreSource>& sources,
+                                  std::map<std::string, RestoredState, std::less<>>* taken,
+                                  std::vector<std::string>* columns);
 
   mutable std::mutex mu_;  // guards states_ and restored_
   std::map<std::string, Registered, std::less<>> states_;

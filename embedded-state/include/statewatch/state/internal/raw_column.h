@@ -43,7 +43,14 @@ class RawColumn {
 class RawStore {
  public:
   virtual ~RawStore() = default;
+  // The column of a state being registered; one a restore created is taken over, with the TTL
+  // length and cleanup of `meta`.
   virtual Result<RawColumn*> OpenColumn(const StateMeta& meta) = 0;
+  // A column for entries restored before their state is registered: laid out as `meta` (the
+  // snapshot's), ready for the registered descriptor to change its TTL length or cleanup.
+  virtual Result<RawColumn*> OpenColumnForRestore(const StateMeta& meta) = 0;
+  // Drops a column created by a restore that then failed. No state may be registered on it.
+  virtual Status DropColumn(std::string_view name) = 0;
 };
 
 }  // namespace statewatch::internal

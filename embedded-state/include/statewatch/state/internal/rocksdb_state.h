@@ -45,6 +45,25 @@ struct ListElement {
 bool ParseListValue(std::string_view value, bool has_ts, std::vector<ListElement>* out);
 void AppendListElement(std::string* out, bool has_ts, int64_t ts, std::string_view payload);
 
+// The stored layout of a RocksDB state is the canonical one plus framing (encoding.h), so these
+// two need no serializer: they serve typed states, restores into columns not registered yet,
+// and reads of native RocksDB checkpoints alike.
+
+// Stores one canonical entry: [key group][composite][map key] → [timestamp] value; a list
+// element is appended through the merge operator, anything else replaces what is there.
+Status WriteRestoredEntry(RawColumn& column, const StateMeta& meta, const StateEntry& e);
+
+struct RawScanOptions {
+  KeyGroupRange range;        // non-empty
+  bool drop_expired = false;  // skip entries expired at `now` (full-snapshot cleanup)
+  int64_t now = 0;
+};
+// Visits a column's entries in `options.range` in canonical form, in key-group order; the
+// entries skipped as expired are added to *dropped. Corruption naming the state and key group
+// for undecodable bytes.
+Status ScanRawColumn(RawColumn& column, const StateMeta& meta, const RawScanOptions& options,
+                     const StateEntryVisitor& visitor, uint64_t* dropped);
+
 template <typename Iface>
 class RocksStateBase : public Iface, public KvStateImpl {
  public:
@@ -59,68 +78,20 @@ class RocksStateBase : public Iface, public KvStateImpl {
       CleanupIncrementally(ttl_.incremental_cleanup_size);
   }
 
-  // The stored layout is the canonical one plus framing (encoding.h), so restoring needs no
-  // serializer: [key group][composite][map key] → [timestamp] value; list elements are merged.
   Status RestoreEntry(const StateEntry& in) override {
-    std::string key;
-    PutKeyGroup(&key, in.key_group);
-    AppendComposite(&key, in.key, in.ns);
-    key.append(in.user_key);
-    const bool has_ts = ttl_.enabled();
-    const int64_t ts = in.timestamp == StateEntry::kNoTimestamp ? 0 : in.timestamp;
-    std::string value;
-    if (meta_.kind == StateKind::kList) {
-      AppendListElement(&value, has_ts, ts, in.value);
-      return column_->Merge(key, value);
-    }
-    if (has_ts) PutFixed64BE(&value, static_cast<uint64_t>(ts));
-    value.append(in.value);
-    return column_->Put(key, value);
+    return WriteRestoredEntry(*column_, meta_, in);
   }
 
   Status Scan(const ScanOptions& options, const StateEntryVisitor& visitor) override {
-    KeyGroupRange r = options.range.empty() ? env_.range : options.range.Intersect(env_.range);
-    if (r.empty()) return Status::OK();
-    const bool drop_expired = options.for_snapshot && ttl_.enabled() && ttl_.cleanup_full_snapshot;
+    RawScanOptions scan;
+    scan.range = options.range.empty() ? env_.range : options.range.Intersect(env_.range);
+    scan.drop_expired = options.for_snapshot && ttl_.enabled() && ttl_.cleanup_full_snapshot;
     // A fresh reading: scans run outside any record (snapshots, other threads).
-    const int64_t now = ttl_.enabled() ? env_.clock->NowMillis() : 0;
+    scan.now = ttl_.enabled() ? env_.clock->NowMillis() : 0;
     uint64_t dropped = 0;
-    std::string lower, upper;
-    PutKeyGroup(&lower, r.start);
-    if (r.end + 1 < kUpperBoundMaxParallelism) PutKeyGroup(&upper, r.end + 1);
-    auto it = column_->NewIterator(lower, upper);
-    std::vector<ListElement> elements;
-    Status result;
-    for (it->Seek(lower); it->Valid(); it->Next()) {
-      StateEntry out;
-      std::string_view rest = it->key();
-      if (rest.size() < kKeyGroupPrefixBytes) return UndecodableError(meta_, "key", it->key());
-      out.key_group = GetKeyGroup(rest);
-      rest.remove_prefix(kKeyGroupPrefixBytes);
-      if (!DecodeComposite(&rest, &out.key, &out.ns))
-        return UndecodableError(meta_, "key", it->key());
-      out.user_key = rest;
-      bool stop = false;
-      Status s =
-          ForEachStoredValue(it->value(), &elements, [&](int64_t ts, std::string_view payload) {
-            if (drop_expired && ttl_.IsExpired(ts, now)) {
-              ++dropped;
-              return true;
-            }
-            out.timestamp = ttl_.enabled() ? ts : StateEntry::kNoTimestamp;
-            out.value = payload;
-            stop = !visitor(out);
-            return !stop;
-          });
-      if (!s.ok()) {
-        result = UndecodableError(meta_, "value", it->key());
-        break;
-      }
-      if (stop) break;
-    }
+    Status s = ScanRawColumn(*column_, meta_, scan, visitor, &dropped);
     TtlCounters::Add(column_->counters().full_snapshot, dropped);
-    if (!result.ok()) return result;
-    return it->status();
+    return s;
   }
 
   Result<StateStats> Stats() override {
@@ -196,24 +167,6 @@ class RocksStateBase : public Iface, public KvStateImpl {
     *ts = static_cast<int64_t>(GetFixed64BE(stored.data()));
     *payload = stored.substr(kTimestampBytes);
     return true;
-  }
-
-  // Calls fn(ts, payload) for each value stored under one RocksDB key (one, or one per element).
-  template <typename Fn>
-  Status ForEachStoredValue(std::string_view stored, std::vector<ListElement>* scratch, Fn&& fn) {
-    if (meta_.kind == StateKind::kList) {
-      scratch->clear();
-      if (!ParseListValue(stored, ttl_.enabled(), scratch)) return Status::Corruption("list");
-      for (const auto& e : *scratch) {
-        if (!fn(e.ts, e.payload)) break;
-      }
-      return Status::OK();
-    }
-    int64_t ts = 0;
-    std::string_view payload;
-    if (!SplitValue(stored, &ts, &payload)) return Status::Corruption("value");
-    fn(ts, payload);
-    return Status::OK();
   }
 
   // TTL for a value just read from `key` (timestamp ts, payload bytes): an expired value is
