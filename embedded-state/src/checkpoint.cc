@@ -301,32 +301,44 @@ Status GatherNativeFiles(const CheckpointMetadata& checkpoint, const std::string
 }  // namespace
 
 Status RestoreFromCheckpoint(KeyedStateBackend& backend, const CheckpointMetadata& checkpoint) {
-  if (checkpoint.format == CheckpointFormat::kKeyedSnapshot) {
-    std::vector<std::string> files;
-    for (const CheckpointFile& f : checkpoint.files) {
-      if (f.name == kKeyedStateFile) files.push_back(checkpoint.PathOf(f));
+  return RestoreFromCheckpoints(backend, {checkpoint});
+}
+
+Status RestoreFromCheckpoints(KeyedStateBackend& backend,
+                              const std::vector<CheckpointMetadata>& checkpoints) {
+  std::vector<KeyedStateBackend::RestoreSource> sources;
+  // Native checkpoints are read from temporary directories gathered first, removed at the end.
+  std::vector<std::unique_ptr<TemporaryDirectory>> temps;
+  for (const CheckpointMetadata& checkpoint : checkpoints) {
+    if (checkpoint.format == CheckpointFormat::kKeyedSnapshot) {
+      for (const CheckpointFile& f : checkpoint.files) {
+        if (f.name != kKeyedStateFile) continue;
+        sources.push_back(KeyedSnapshotRestoreSource(checkpoint.PathOf(f)));
+      }
+      continue;
     }
-    return backend.RestoreFromSnapshots(files);
+    Result<std::unique_ptr<TemporaryDirectory>> temp =
+        TemporaryDirectory::Create("statewatch-restore-");
+    if (!temp.ok()) return temp.status();
+    SW_RETURN_IF_ERROR(GatherNativeFiles(checkpoint, (*temp)->path()));
+    const std::string db_dir = (*temp)->path();
+    temps.push_back(std::move(*temp));
+    const KeyGroupRange range = backend.key_group_range();
+    sources.push_back(
+        {checkpoint.directory,
+         [db_dir, checkpoint, range](const KeyedStateBackend::RestoreVisitor& visit)
+             -> Result<KeyedStateBackend::RestoreSourceInfo> {
+           Status s = internal::ReadNativeCheckpoint(db_dir, checkpoint.states, range, visit);
+           // A column family the metadata names but the files lack: damaged.
+           if (s.IsNotFound() || s.IsInvalidArgument()) {
+             return Status::Corruption("checkpoint " + checkpoint.directory + ": " + s.message());
+           }
+           if (!s.ok()) return s;
+           return KeyedStateBackend::RestoreSourceInfo{checkpoint.max_parallelism,
+                                                       checkpoint.states};
+         }});
   }
-  Result<std::unique_ptr<TemporaryDirectory>> temp =
-      TemporaryDirectory::Create("statewatch-restore-");
-  if (!temp.ok()) return temp.status();
-  SW_RETURN_IF_ERROR(GatherNativeFiles(checkpoint, (*temp)->path()));
-  const std::string db_dir = (*temp)->path();
-  KeyedStateBackend::RestoreSource source;
-  source.name = checkpoint.directory;
-  source.read = [&](const KeyedStateBackend::RestoreVisitor& visit)
-      -> Result<KeyedStateBackend::RestoreSourceInfo> {
-    Status s =
-        internal::ReadNativeCheckpoint(db_dir, checkpoint.states, backend.key_group_range(), visit);
-    // A column family the metadata names but the files lack means a damaged checkpoint.
-    if (s.IsNotFound() || s.IsInvalidArgument()) {
-      return Status::Corruption("checkpoint " + checkpoint.directory + ": " + s.message());
-    }
-    if (!s.ok()) return s;
-    return KeyedStateBackend::RestoreSourceInfo{checkpoint.max_parallelism, checkpoint.states};
-  };
-  return backend.RestoreFrom({source});
+  return backend.RestoreFrom(sources);
 }
 
 Result<OperatorStateSnapshot> ReadOperatorStateSnapshot(const CheckpointMetadata& checkpoint) {

@@ -358,4 +358,14 @@ Result<KeyedSnapshotInfo> ReadKeyedSnapshot(const std::string& path,
   return info;
 }
 
+KeyedStateBackend::RestoreSource KeyedSnapshotRestoreSource(const std::string& path) {
+  return {path,
+          [path](const KeyedStateBackend::RestoreVisitor& visit)
+              -> Result<KeyedStateBackend::RestoreSourceInfo> {
+            Result<KeyedSnapshotInfo> info = ReadKeyedSnapshot(path, visit);
+            if (!info.ok()) return info.status();
+            return KeyedStateBackend::RestoreSourceInfo{info->max_parallelism, info->states};
+          }};
+}
+
 }  // namespace statewatch

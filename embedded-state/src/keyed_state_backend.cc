@@ -52,13 +52,7 @@ Status KeyedStateBackend::AdoptScratchKey() {
 
 Status KeyedStateBackend::RestoreFromSnapshots(const std::vector<std::string>& paths) {
   std::vector<RestoreSource> sources;
-  for (const std::string& path : paths) {
-    sources.push_back({path, [path](const RestoreVisitor& visit) -> Result<RestoreSourceInfo> {
-                         Result<KeyedSnapshotInfo> info = ReadKeyedSnapshot(path, visit);
-                         if (!info.ok()) return info.status();
-                         return RestoreSourceInfo{info->max_parallelism, info->states};
-                       }});
-  }
+  for (const std::string& path : paths) sources.push_back(KeyedSnapshotRestoreSource(path));
   return RestoreFrom(sources);
 }
 

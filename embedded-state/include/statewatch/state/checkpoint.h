@@ -129,6 +129,10 @@ Result<CheckpointMetadata> FindLatestCheckpoint(
 // native RocksDB checkpoint is read through a temporary copy made of hard links (or copies,
 // across filesystems) in the system's temporary directory; the checkpoint is only read.
 Status RestoreFromCheckpoint(KeyedStateBackend& backend, const CheckpointMetadata& checkpoint);
+// Rescaling: restores from the checkpoints of several old instances at once (any mix of
+// formats), taking from each the key groups in `backend`'s range.
+Status RestoreFromCheckpoints(KeyedStateBackend& backend,
+                              const std::vector<CheckpointMetadata>& checkpoints);
 
 // The operator state a verified checkpoint holds (an empty snapshot when it has none). To
 // rescale, read every old instance's and pass them to RedistributeOperatorState; at the same

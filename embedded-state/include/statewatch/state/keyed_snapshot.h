@@ -67,4 +67,7 @@ using KeyedSnapshotVisitor = std::function<Status(const StateMeta&, const StateE
 Result<KeyedSnapshotInfo> ReadKeyedSnapshot(const std::string& path,
                                             const KeyedSnapshotVisitor& visit);
 
+// A keyed snapshot file as a source for KeyedStateBackend::RestoreFrom.
+KeyedStateBackend::RestoreSource KeyedSnapshotRestoreSource(const std::string& path);
+
 }  // namespace statewatch
