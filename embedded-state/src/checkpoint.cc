@@ -476,7 +476,7 @@ Status CheckpointCoordinator::WriteNative(const fs::path& dir, uint64_t id, Chec
     m->files.push_back(f);
   }
   m->format = CheckpointFormat::kRocksDbNative;
-  for (const std::string& state : backend_->StateNames()) {
+  for (const std::string& state : backend_->SnapshotStateNames()) {
     Result<StateMeta> meta = backend_->GetStateMeta(state);
     if (!meta.ok()) return meta.status();
     m->states.push_back(*meta);

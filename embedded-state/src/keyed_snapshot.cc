@@ -224,7 +224,7 @@ Result<KeyedSnapshotInfo> WriteKeyedSnapshot(KeyedStateBackend& backend, const s
     out.Record(kHeader, header);
 
     std::string block;
-    for (const std::string& name : backend.StateNames()) {
+    for (const std::string& name : backend.SnapshotStateNames()) {
       Result<StateMeta> meta = backend.GetStateMeta(name);
       if (!meta.ok()) {
         status = meta.status();

@@ -1,5 +1,6 @@
 #include "statewatch/state/keyed_state_backend.h"
 
+#include <algorithm>
 #include <string>
 
 #include "backends.h"
@@ -223,13 +224,20 @@ std::vector<std::string> KeyedStateBackend::StateNames() const {
   return names;
 }
 
+std::vector<std::string> KeyedStateBackend::SnapshotStateNames() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, reg] : states_) names.push_back(name);
+  for (const auto& [name, restored] : restored_) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 Result<StateMeta> KeyedStateBackend::GetStateMeta(std::string_view state_name) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = states_.find(state_name);
-  if (it == states_.end()) {
-    return Status::NotFound("no state named '" + std::string(state_name) + "'");
-  }
-  return it->second.meta;
+  if (auto it = states_.find(state_name); it != states_.end()) return it->second.meta;
+  if (auto it = restored_.find(state_name); it != restored_.end()) return it->second.meta;
+  return Status::NotFound("no state named '" + std::string(state_name) + "'");
 }
 
 Status KeyedStateBackend::ScanState(std::string_view state_name, const ScanOptions& options,
@@ -238,9 +246,41 @@ Status KeyedStateBackend::ScanState(std::string_view state_name, const ScanOptio
   {
     std::lock_guard<std::mutex> lock(mu_);
     impl = FindLocked(state_name);
+    if (impl == nullptr) return ScanRestoredLocked(state_name, options, visitor);
   }
-  if (impl == nullptr) return Status::NotFound("no state named '" + std::string(state_name) + "'");
   return impl->Scan(options, visitor);
+}
+
+Status KeyedStateBackend::ScanRestoredLocked(std::string_view state_name,
+                                             const ScanOptions& options,
+                                             const StateEntryVisitor& visitor) {
+  auto it = restored_.find(state_name);
+  if (it == restored_.end()) {
+    return Status::NotFound("no state named '" + std::string(state_name) + "'");
+  }
+  const StateMeta& meta = it->second.meta;
+  const KeyGroupRange range =
+      options.range.empty() ? env_.range : options.range.Intersect(env_.range);
+  if (raw_store_ != nullptr) {  // RocksDB: the entries are in the column already
+    Result<internal::RawColumn*> column = raw_store_->OpenColumnForRestore(meta);
+    if (!column.ok()) return column.status();
+    internal::RawScanOptions scan;
+    scan.range = range;
+    uint64_t dropped = 0;
+    return internal::ScanRawColumn(**column, meta, scan, visitor, &dropped);
+  }
+  for (const RestoredEntry& r : it->second.entries) {
+    if (!range.Contains(r.key_group)) continue;
+    StateEntry e;
+    e.key_group = r.key_group;
+    e.key = r.key;
+    e.ns = r.ns;
+    e.user_key = r.user_key;
+    e.value = r.value;
+    e.timestamp = r.timestamp;
+    if (!visitor(e)) break;
+  }
+  return Status::OK();
 }
 
 Status KeyedStateBackend::ForEachKey(

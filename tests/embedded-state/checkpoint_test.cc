@@ -8,13 +8,16 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <random>
 #include <tuple>
 
+#include "embedded-state/filled_states.h"
 #include "embedded-state/test_util.h"
+#include "statewatch/state/crc32c.h"
 #include "storage/kill_child.h"
 
 namespace statewatch {
@@ -25,6 +28,11 @@ using statewatch::testing::TempDir;
 using ::testing::HasSubstr;
 
 const ValueStateDescriptor<int64_t> kCount("count");
+
+std::string ReadWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
 
 // Every key k holds round * 1000 + k, so a restored backend shows which round it came from.
 void WriteRound(KeyedStateBackend& b, int64_t round, int keys) {
@@ -185,14 +193,27 @@ TEST_P(CheckpointTest, DamagedCheckpointsAreNamedAndTheLastGoodOneIsUsed) {
   }
   EXPECT_THAT(ReadCheckpoint(dir_.Sub("checkpoints/chk-2")).status().message(),
               HasSubstr("checksum"));
-  // A missing file, and metadata of another version.
+  // A missing file.
+  const std::string metadata1 = dir_.Sub("checkpoints/chk-1/_metadata");
+  const std::string good_metadata = ReadWhole(metadata1);
   fs::remove(data1);
   EXPECT_THAT(ReadCheckpoint(dir_.Sub("checkpoints/chk-1")).status().message(),
               HasSubstr("is missing"));
   EXPECT_TRUE(FindLatestCheckpoint(dir_.Sub("checkpoints")).status().IsNotFound());
+  // Metadata of another (future) version, checksum intact: NotSupported, naming both versions.
+  std::string future = good_metadata;
+  const uint32_t version = 9;
+  std::memcpy(future.data() + 8, &version, 4);
+  const uint32_t crc = Crc32c(std::string_view(future).substr(0, future.size() - 4));
+  std::memcpy(future.data() + future.size() - 4, &crc, 4);
+  std::ofstream(metadata1, std::ios::binary | std::ios::trunc) << future;
+  auto other = ReadCheckpoint(dir_.Sub("checkpoints/chk-1"));
+  ASSERT_TRUE(other.status().IsNotSupported()) << other.status().ToString();
+  EXPECT_THAT(other.status().message(), HasSubstr("version 9"));
+  EXPECT_THAT(other.status().message(), HasSubstr(metadata1));
   // Nothing was deleted by the failed reads.
   EXPECT_TRUE(fs::exists(data3));
-  EXPECT_TRUE(fs::exists(dir_.Sub("checkpoints/chk-1/_metadata")));
+  EXPECT_TRUE(fs::exists(metadata1));
 }
 
 TEST_P(CheckpointTest, AFailedCheckpointIsCountedAndLeavesThePreviousOne) {
@@ -286,6 +307,34 @@ TEST_P(CheckpointTest, SigkillAtRandomPointsAlwaysLeavesTheLastCompleteCheckpoin
     EXPECT_EQ(RoundOf(*restored, kKeys), static_cast<int64_t>(latest->id)) << "attempt " << attempt;
   }
   EXPECT_GT(interrupted, 0) << "no kill landed inside a checkpoint: the test proves little";
+}
+
+// A state restored but not touched since (not registered) is carried by the next checkpoint,
+// as in Flink: a job that reads a state only now and then does not lose it.
+TEST_P(CheckpointTest, StatesRestoredButNotRegisteredAreCarriedForward) {
+  auto source = Backend("source");
+  statewatch::testing::FillEveryStateKind(*source, clock_);
+  std::vector<statewatch::testing::Row> want = statewatch::testing::ScanAll(*source);
+  std::sort(want.begin(), want.end());
+  CheckpointOptions o = Options();
+  auto first = (*CheckpointCoordinator::Open(source.get(), o))->Trigger();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+
+  auto middle = Backend("middle");
+  ASSERT_SW_OK(RestoreFromCheckpoint(*middle, *ReadCheckpoint(first->directory)));
+  ASSERT_TRUE(middle->GetValueState(ValueStateDescriptor<std::string>("segment")).ok());
+  EXPECT_EQ(middle->PendingRestoredStates().size(), 4u);
+  o.root = dir_.Sub("checkpoints-middle");
+  auto second = (*CheckpointCoordinator::Open(middle.get(), o))->Trigger();
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->states.size(), 5u);
+
+  auto last = Backend("last");
+  ASSERT_SW_OK(RestoreFromCheckpoint(*last, *ReadCheckpoint(second->directory)));
+  statewatch::testing::RegisterFilledStates(*last);
+  std::vector<statewatch::testing::Row> got = statewatch::testing::ScanAll(*last);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, want);
 }
 
 // Operator and broadcast state travel in the checkpoint too, and rescale from it.

@@ -107,7 +107,12 @@ class KeyedStateBackend {
     });
   }
 
+  // Registered states.
   std::vector<std::string> StateNames() const;
+  // Registered states and those restored but not registered yet: what a snapshot or checkpoint
+  // must carry, so state a job has not touched since the restore is not lost (as in Flink).
+  // GetStateMeta and ScanState know both.
+  std::vector<std::string> SnapshotStateNames() const;
   Result<StateMeta> GetStateMeta(std::string_view state_name) const;
 
   // --- Iteration ---
@@ -251,6 +256,9 @@ class KeyedStateBackend {
   Status CheckRegistrationLocked(const StateMeta& meta) const;
   // A state restored from a snapshot must be registered compatibly (RestoreFromSnapshots).
   Status CheckRestoredLocked(const StateMeta& meta) const;
+  // ScanState of a state restored but not registered.
+  Status ScanRestoredLocked(std::string_view state_name, const ScanOptions& options,
+                            const StateEntryVisitor& visitor);
   // Stores the restored entries of `name` (if any) into its new handle and forgets them.
   Status ApplyRestoredLocked(const std::string& name, internal::KvStateImpl* impl);
   // Validates scratch_key_ and makes it the current key (swapping buffers: no copy).
