@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "statewatch/collectors/checkpoint_dir.h"
 #include "statewatch/collectors/engine.h"
 #include "statewatch/collectors/rocksdb_dir.h"
 
@@ -48,6 +49,7 @@ Status RegisterBuiltinCollectors(CollectorRegistry& registry) {
   // One line per collector file.
   SW_RETURN_IF_ERROR(RegisterEngineCollector(registry));
   SW_RETURN_IF_ERROR(RegisterRocksDbDirCollector(registry));
+  SW_RETURN_IF_ERROR(RegisterCheckpointDirCollector(registry));
   return Status::OK();
 }
 

@@ -39,17 +39,6 @@ std::string DirName(uint64_t id) {
   return "chk-" + std::to_string(id);
 }
 
-// The id of a "chk-N" directory name, or nullopt.
-std::optional<uint64_t> IdOf(const std::string& name) {
-  if (name.size() < 5 || name.compare(0, 4, "chk-") != 0) return std::nullopt;
-  uint64_t id = 0;
-  for (size_t i = 4; i < name.size(); ++i) {
-    if (name[i] < '0' || name[i] > '9' || id > UINT64_MAX / 10) return std::nullopt;
-    id = id * 10 + static_cast<uint64_t>(name[i] - '0');
-  }
-  return id;
-}
-
 bool GetByte(std::string_view* in, uint8_t* out) {
   if (in->empty()) return false;
   *out = static_cast<uint8_t>(in->front());
@@ -181,6 +170,16 @@ void RemoveQuietly(const fs::path& p) {
 
 }  // namespace
 
+std::optional<uint64_t> CheckpointIdOf(std::string_view name) {
+  if (name.size() < 5 || name.substr(0, 4) != "chk-") return std::nullopt;
+  uint64_t id = 0;
+  for (size_t i = 4; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9' || id > UINT64_MAX / 10) return std::nullopt;
+    id = id * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  return id;
+}
+
 uint64_t CheckpointMetadata::full_size_bytes() const {
   uint64_t total = 0;
   for (const CheckpointFile& f : files) total += f.size;
@@ -237,7 +236,8 @@ Result<CheckpointMetadata> FindLatestCheckpoint(const std::string& root,
   std::vector<std::pair<uint64_t, fs::path>> dirs;
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     if (!entry.is_directory()) continue;
-    if (auto id = IdOf(entry.path().filename().string())) dirs.emplace_back(*id, entry.path());
+    if (auto id = CheckpointIdOf(entry.path().filename().string()))
+      dirs.emplace_back(*id, entry.path());
   }
   if (ec) return Status::IOError("cannot list checkpoint root " + root + ": " + ec.message());
   std::sort(dirs.begin(), dirs.end(),
@@ -376,7 +376,7 @@ Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Open(
   // Ids continue after the highest directory present, complete or not, so a new checkpoint
   // never reuses the name of a half-written one.
   for (const auto& entry : fs::directory_iterator(c->options_.root, ec)) {
-    if (auto id = IdOf(entry.path().filename().string())) {
+    if (auto id = CheckpointIdOf(entry.path().filename().string())) {
       c->next_id_ = std::max(c->next_id_, *id + 1);
     }
   }
@@ -571,7 +571,7 @@ void CheckpointCoordinator::ApplyRetention() {
   std::error_code ec;
   std::vector<std::pair<uint64_t, fs::path>> complete, incomplete;
   for (const auto& entry : fs::directory_iterator(options_.root, ec)) {
-    auto id = IdOf(entry.path().filename().string());
+    auto id = CheckpointIdOf(entry.path().filename().string());
     if (!id || !entry.is_directory() || *id >= latest_->id) continue;
     (fs::exists(entry.path() / kMetadataFile) ? complete : incomplete)
         .emplace_back(*id, entry.path());
@@ -592,11 +592,12 @@ void CheckpointCoordinator::CollectSharedFiles() {
   std::map<std::string, CheckpointFile, std::less<>> referenced;
   bool all_known = true;
   for (const auto& entry : fs::directory_iterator(options_.root, ec)) {
-    if (!entry.is_directory() || !IdOf(entry.path().filename().string())) continue;
+    if (!entry.is_directory() || !CheckpointIdOf(entry.path().filename().string())) continue;
     if (!fs::exists(entry.path() / kMetadataFile)) {
       // Incomplete: a crash's leftovers (removed by retention) or, newer than the latest, a
       // checkpoint being written by someone else — keep everything to be safe.
-      if (!latest_ || IdOf(entry.path().filename().string()) > latest_->id) all_known = false;
+      if (!latest_ || CheckpointIdOf(entry.path().filename().string()) > latest_->id)
+        all_known = false;
       continue;
     }
     Result<CheckpointMetadata> m = ReadCheckpoint(entry.path().string(), CheckpointVerify::kNone);

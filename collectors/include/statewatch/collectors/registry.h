@@ -72,7 +72,7 @@ class CollectorRegistry {
 // Registers every built-in collector type into `registry` (for a daemon that adds its own).
 Status RegisterBuiltinCollectors(CollectorRegistry& registry);
 
-// The built-in collectors: "engine", "rocksdb_dir" (prometheus, flink_rest and checkpoint_dir
+// The built-in collectors: "engine", "rocksdb_dir", "checkpoint_dir" (prometheus and flink_rest
 // arrive with issue #5). Built once, on first use.
 const CollectorRegistry& BuiltinCollectors();
 

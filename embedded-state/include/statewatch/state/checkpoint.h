@@ -46,6 +46,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "statewatch/state/key_group.h"
@@ -111,6 +112,9 @@ enum class CheckpointVerify {
   kSizes,      // every file is there with its size (cheap: no file is read)
   kChecksums,  // and its CRC-32C matches (reads every byte; what a restore wants)
 };
+
+// N of a directory named "chk-N", or nullopt for any other name.
+std::optional<uint64_t> CheckpointIdOf(std::string_view directory_name);
 
 // Reads ROOT/chk-N/_metadata and verifies the files it lists as `verify` says (present, size,
 // CRC-32C). NotFound when there is no _metadata (an incomplete checkpoint); Corruption naming
