@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 
 #include "statewatch/state/backend_options.h"
 
@@ -52,6 +53,25 @@ Result<bool> OptionReader::Bool(std::string_view key, bool fallback) {
   if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
   if (t == "false" || t == "no" || t == "off" || t == "0") return false;
   return Error(key, "must be true or false, got '" + *v + "'");
+}
+
+Result<std::chrono::milliseconds> OptionReader::Duration(std::string_view key,
+                                                         std::chrono::milliseconds fallback) {
+  const std::string* v = Find(key);
+  if (v == nullptr) return fallback;
+  // Prometheus' duration syntax for one unit: 500ms, 10s, 5m, 1h.
+  size_t digits = 0;
+  while (digits < v->size() && std::isdigit(static_cast<unsigned char>((*v)[digits]))) ++digits;
+  const std::string unit = v->substr(digits);
+  static const std::map<std::string, int64_t> kUnits = {
+      {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}};
+  auto it = kUnits.find(unit);
+  if (digits == 0 || digits > 9 || it == kUnits.end()) {
+    return Error(key, "must be a duration such as 500ms, 10s or 5m, got '" + *v + "'");
+  }
+  const int64_t millis = std::stoll(v->substr(0, digits)) * it->second;
+  if (millis <= 0) return Error(key, "must be positive, got '" + *v + "'");
+  return std::chrono::milliseconds(millis);
 }
 
 Status OptionReader::Finish() const {

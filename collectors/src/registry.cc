@@ -4,6 +4,7 @@
 
 #include "statewatch/collectors/checkpoint_dir.h"
 #include "statewatch/collectors/engine.h"
+#include "statewatch/collectors/prometheus.h"
 #include "statewatch/collectors/rocksdb_dir.h"
 
 namespace statewatch::collectors {
@@ -50,6 +51,7 @@ Status RegisterBuiltinCollectors(CollectorRegistry& registry) {
   SW_RETURN_IF_ERROR(RegisterEngineCollector(registry));
   SW_RETURN_IF_ERROR(RegisterRocksDbDirCollector(registry));
   SW_RETURN_IF_ERROR(RegisterCheckpointDirCollector(registry));
+  SW_RETURN_IF_ERROR(RegisterPrometheusCollector(registry));
   return Status::OK();
 }
 

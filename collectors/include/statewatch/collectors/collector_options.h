@@ -13,6 +13,7 @@
 // Thread-safety: a value used by one thread (a factory call).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -39,6 +40,9 @@ class OptionReader {
   Result<uint64_t> Bytes(std::string_view key, uint64_t fallback);
   // true/false (also yes/no, on/off, 1/0, any case); `fallback` when absent.
   Result<bool> Bool(std::string_view key, bool fallback);
+  // A positive duration in one unit, as Prometheus writes them: 500ms, 10s, 5m, 1h.
+  Result<std::chrono::milliseconds> Duration(std::string_view key,
+                                             std::chrono::milliseconds fallback);
 
   // InvalidArgument naming the first unknown key and the known ones; OK otherwise.
   Status Finish() const;
