@@ -1,11 +1,10 @@
 #include "statewatch/collectors/prometheus.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
+#include "bounded_get.h"
 #include "statewatch/collectors/collector_options.h"
 #include "statewatch/collectors/registry.h"
 
@@ -62,61 +61,20 @@ bool IsCanonical(std::string_view name) {
 
 PrometheusCollector::PrometheusCollector(std::string job, std::string source,
                                          PrometheusOptions options)
-    : job_(std::move(job)), source_(std::move(source)), options_(std::move(options)) {
-  const size_t scheme_end = options_.url.find("://");
-  const size_t path_start =
-      options_.url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-  scheme_host_port_ = options_.url.substr(0, path_start);
-  path_ = path_start == std::string::npos ? "/" : options_.url.substr(path_start);
-}
+    : job_(std::move(job)), source_(std::move(source)), options_(std::move(options)) {}
 
 Result<std::string> PrometheusCollector::Fetch() const {
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point deadline = Clock::now() + options_.timeout;
-  httplib::Client client(scheme_host_port_);
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(options_.timeout);
-  const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(options_.timeout - secs);
-  client.set_connection_timeout(secs.count(), usecs.count());
-  client.set_read_timeout(secs.count(), usecs.count());
-  client.set_write_timeout(secs.count(), usecs.count());
-  client.set_keep_alive(false);
-  std::string body;
-  int status = 0;
-  bool too_large = false, too_slow = false;
-  const httplib::Headers headers = {{"Accept", "text/plain;version=0.0.4"}};
-  httplib::Result result = client.Get(
-      path_, headers,
-      [&](const httplib::Response& response) {
-        status = response.status;
-        return response.status == 200;  // no need to read an error page
-      },
-      [&](const char* data, size_t length) {
-        if (body.size() + length > options_.max_bytes) {
-          too_large = true;
-          return false;
-        }
-        // The read timeout bounds each read; this bounds the whole body (a slow drip).
-        if (Clock::now() > deadline) {
-          too_slow = true;
-          return false;
-        }
-        body.append(data, length);
-        return true;
-      });
-  const std::string what = "GET " + options_.url;
-  if (too_large) {
-    return Status::ResourceExhausted(what + ": response larger than " +
-                                     std::to_string(options_.max_bytes) + " bytes (max_bytes)");
+  internal::BoundedGetOptions get;
+  get.timeout = options_.timeout;
+  get.max_bytes = options_.max_bytes;
+  get.accept = "text/plain;version=0.0.4";  // not OpenMetrics or protobuf
+  Result<internal::HttpResponse> response = internal::BoundedGet(options_.url, get);
+  if (!response.ok()) return response.status();
+  if (response->status != 200) {
+    return Status::Unavailable("GET " + options_.url + ": HTTP " +
+                               std::to_string(response->status));
   }
-  if (too_slow) {
-    return Status::Unavailable(what + ": not complete within " +
-                               std::to_string(options_.timeout.count()) + " ms");
-  }
-  if (status != 0 && status != 200) {
-    return Status::Unavailable(what + ": HTTP " + std::to_string(status));
-  }
-  if (!result) return Status::Unavailable(what + ": " + httplib::to_string(result.error()));
-  return body;
+  return std::move(response->body);
 }
 
 Status PrometheusCollector::Collect(int64_t now_millis, std::vector<rules::Sample>* out) {

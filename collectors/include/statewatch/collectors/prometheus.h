@@ -76,7 +76,6 @@ class PrometheusCollector final : public Collector {
   const std::string job_;
   const std::string source_;
   const PrometheusOptions options_;
-  std::string scheme_host_port_, path_;
   // Block-cache hit and miss tickers of the previous scrape, by their canonical labels.
   std::map<rules::Labels, std::pair<double, double>> tickers_;
 };
