@@ -208,10 +208,13 @@ class Reader {
     if (out->name.empty()) return Error(node["name"].Mark(), "receiver name must not be empty");
     const std::string what = "receiver '" + out->name + "'";
     if (node["type"]) SW_RETURN_IF_ERROR(String(node["type"], what + " type", &out->type));
-    if (out->type != "webhook") {
+    if (out->type != "webhook" && out->type != "alertmanager") {
       return Error(node["type"].Mark(),
-                   what + ": unknown type '" + out->type + "' (known: webhook)");
+                   what + ": unknown type '" + out->type + "' (known: alertmanager, webhook)");
     }
+    // Alertmanager wants to hear about a firing alert regularly (Prometheus re-sends every
+    // minute, its resend_delay); a webhook receiver only every few hours.
+    if (out->type == "alertmanager") out->repeat_interval = std::chrono::minutes(1);
     if (!node["url"]) return Error(node.Mark(), what + ": 'url' is required");
     SW_RETURN_IF_ERROR(String(node["url"], what + " url", &out->url));
     if (out->url.rfind("http://", 0) != 0 && out->url.rfind("https://", 0) != 0) {

@@ -36,6 +36,11 @@ Result<std::unique_ptr<WebhookSender>> WebhookSender::Create(const ReceiverConfi
   const size_t path_start = config.url.find('/', scheme_end + 3);
   sender->scheme_host_port_ = config.url.substr(0, path_start);
   sender->path_ = path_start == std::string::npos ? "/" : config.url.substr(path_start);
+  if (config.type == "alertmanager") {
+    // The url is Alertmanager's base (as in Prometheus' alertmanagers: config).
+    while (!sender->path_.empty() && sender->path_.back() == '/') sender->path_.pop_back();
+    sender->path_ += "/api/v2/alerts";
+  }
   if (!config.bearer_token_file.empty()) {
     Result<std::string> token = ReadSecretFile(config.bearer_token_file, what + " bearer token");
     if (!token.ok()) return token.status();
@@ -95,49 +100,55 @@ std::chrono::milliseconds Notifier::Backoff(int attempts) const {
 void Notifier::MarkNotified(const rules::Alert& alert) {
   if (alert.state != rules::AlertState::kFiring) return;
   std::lock_guard<std::mutex> lock(mu_);
-  last_slot_[alert.fingerprint] = -1;  // re-armed from the next Queue's slot computation
+  // Re-armed from the next Queue's slot computation.
+  for (const auto& [name, sender] : senders_) last_slot_[{alert.fingerprint, name}] = -1;
 }
 
 Status Notifier::Queue(const std::vector<rules::AlertTransition>& transitions,
                        const std::vector<rules::Alert>& alerts, int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto enqueue = [&](const rules::Alert& alert, NotificationStatus status,
-                     const std::string& key) -> Status {
-    for (const auto& [name, sender] : senders_) {
-      if (status == NotificationStatus::kResolved && !sender->config().send_resolved) continue;
-      const std::string body = BuildWebhookPayload(name, options_.external_url, alert, status);
-      Result<int64_t> id = store_->Enqueue(name, key, body, now);
-      if (!id.ok()) return id.status();
+  auto body_for = [&](const std::string& name, const WebhookSender& sender,
+                      const rules::Alert& alert, NotificationStatus status) {
+    if (sender.config().type == "alertmanager") {
+      const int64_t valid_until = now + 4 * sender.config().repeat_interval.count();
+      return BuildAlertmanagerPayload(options_.external_url, alert, status, valid_until);
     }
-    return Status::OK();
+    return BuildWebhookPayload(name, options_.external_url, alert, status);
   };
 
   for (const rules::AlertTransition& t : transitions) {
     const rules::Alert& alert = t.alert;
-    if (alert.state == rules::AlertState::kInactive && t.from == rules::AlertState::kFiring) {
-      last_slot_.erase(alert.fingerprint);
-      SW_RETURN_IF_ERROR(
-          enqueue(alert, NotificationStatus::kResolved,
-                  alert.fingerprint + "|resolved|" + std::to_string(alert.fired_at_millis)));
+    if (alert.state != rules::AlertState::kInactive || t.from != rules::AlertState::kFiring) {
+      continue;
+    }
+    const std::string key =
+        alert.fingerprint + "|resolved|" + std::to_string(alert.fired_at_millis);
+    for (const auto& [name, sender] : senders_) {
+      last_slot_.erase({alert.fingerprint, name});
+      if (!sender->config().send_resolved) continue;
+      Result<int64_t> id = store_->Enqueue(
+          name, key, body_for(name, *sender, alert, NotificationStatus::kResolved), now);
+      if (!id.ok()) return id.status();
     }
   }
   for (const rules::Alert& alert : alerts) {
     if (alert.state != rules::AlertState::kFiring) continue;
-    // Each receiver has its own repeat interval; the slot uses the shortest, and the dedup key
-    // carries the slot so a repeat is a new outbox item while a re-queue of the same slot is not.
-    std::chrono::milliseconds repeat = std::chrono::hours(24 * 365);
+    // Each receiver repeats at its own interval; the dedup key carries the slot, so a repeat is
+    // a new outbox item while a re-queue of the same slot is not.
     for (const auto& [name, sender] : senders_) {
-      repeat = std::min(repeat, sender->config().repeat_interval);
+      const int64_t repeat = std::max<int64_t>(1, sender->config().repeat_interval.count());
+      const int64_t slot = std::max<int64_t>(0, now - alert.fired_at_millis) / repeat;
+      const std::pair<std::string, std::string> id{alert.fingerprint, name};
+      auto it = last_slot_.find(id);
+      if (it != last_slot_.end() && it->second == -1) it->second = slot;  // restored: sent
+      if (it != last_slot_.end() && it->second >= slot) continue;
+      last_slot_[id] = slot;
+      const std::string key = alert.fingerprint + "|firing|" +
+                              std::to_string(alert.fired_at_millis) + "|" + std::to_string(slot);
+      Result<int64_t> queued = store_->Enqueue(
+          name, key, body_for(name, *sender, alert, NotificationStatus::kFiring), now);
+      if (!queued.ok()) return queued.status();
     }
-    const int64_t slot = std::max<int64_t>(0, now - alert.fired_at_millis) / repeat.count();
-    auto it = last_slot_.find(alert.fingerprint);
-    if (it != last_slot_.end() && it->second == -1) it->second = slot;  // restored: sent already
-    if (it != last_slot_.end() && it->second >= slot) continue;
-    last_slot_[alert.fingerprint] = slot;
-    SW_RETURN_IF_ERROR(enqueue(alert, NotificationStatus::kFiring,
-                               alert.fingerprint + "|firing|" +
-                                   std::to_string(alert.fired_at_millis) + "|" +
-                                   std::to_string(slot)));
   }
   return Status::OK();
 }

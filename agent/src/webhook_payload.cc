@@ -69,4 +69,19 @@ std::string BuildWebhookPayload(const std::string& receiver, const std::string& 
   return body.dump();
 }
 
+std::string BuildAlertmanagerPayload(const std::string& external_url, const rules::Alert& alert,
+                                     NotificationStatus status, int64_t valid_until_millis) {
+  nlohmann::ordered_json annotations = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : alert.annotations) annotations[name] = value;
+  nlohmann::ordered_json a;
+  a["labels"] = LabelsJson(alert.labels);
+  a["annotations"] = annotations;
+  a["startsAt"] =
+      FormatRfc3339(alert.fired_at_millis != 0 ? alert.fired_at_millis : alert.active_at_millis);
+  a["endsAt"] = FormatRfc3339(status == NotificationStatus::kResolved ? alert.resolved_at_millis
+                                                                      : valid_until_millis);
+  a["generatorURL"] = external_url + "/api/v1/alerts?fingerprint=" + alert.fingerprint;
+  return nlohmann::ordered_json::array({a}).dump();
+}
+
 }  // namespace statewatch::agent

@@ -42,7 +42,10 @@
 //       hmac_secret_file: /etc/statewatch/hmac        # optional; X-Statewatch-Signature
 //       timeout: 10s               # default 10s
 //       send_resolved: true        # default true
-//       repeat_interval: 4h        # re-send while firing; default 4h
+//       repeat_interval: 4h        # re-send while firing; default 4h (alertmanager: 1m)
+//     - name: am
+//       type: alertmanager         # POST /api/v2/alerts, as Prometheus does; endsAt while firing
+//       url: http://127.0.0.1:9093 #   is now + 4 × repeat_interval, the resolve time once resolved
 //
 // Thread-safety: a loaded Config is a value.
 #pragma once

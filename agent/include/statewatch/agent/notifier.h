@@ -31,7 +31,8 @@
 
 namespace statewatch::agent {
 
-// Posts bodies to one receiver's URL with its token, signature and timeout.
+// Posts bodies to one receiver's URL with its token, signature and timeout (type alertmanager:
+// to URL/api/v2/alerts).
 class WebhookSender {
  public:
   // Reads the token and secret files now, so a missing file is a config error naming it.
@@ -98,8 +99,9 @@ class Notifier {
   Options options_;
   std::map<std::string, std::unique_ptr<WebhookSender>> senders_;  // by receiver name
   std::mutex mu_;
-  // fingerprint → the repeat slot last queued: floor((now - fired_at) / repeat_interval).
-  std::map<std::string, int64_t> last_slot_;
+  // (fingerprint, receiver) → the repeat slot last queued: floor((now - fired_at) /
+  // the receiver's repeat_interval).
+  std::map<std::pair<std::string, std::string>, int64_t> last_slot_;
 };
 
 }  // namespace statewatch::agent

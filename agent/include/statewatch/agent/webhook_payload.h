@@ -25,6 +25,13 @@ enum class NotificationStatus { kFiring, kResolved };
 std::string BuildWebhookPayload(const std::string& receiver, const std::string& external_url,
                                 const rules::Alert& alert, NotificationStatus status);
 
+// The body of a POST to Alertmanager's /api/v2/alerts: a one-element array, as Prometheus sends
+// it. startsAt is fired_at; endsAt is resolved_at for a resolved alert and, while firing,
+// `valid_until_millis` — Prometheus sends now + 4 × its resend delay, so that an Alertmanager
+// that stops hearing from us resolves the alert itself rather than keeping it forever.
+std::string BuildAlertmanagerPayload(const std::string& external_url, const rules::Alert& alert,
+                                     NotificationStatus status, int64_t valid_until_millis);
+
 // "2026-11-25T08:00:00.123Z" (RFC 3339, UTC, milliseconds).
 std::string FormatRfc3339(int64_t unix_millis);
 
