@@ -53,4 +53,22 @@ Result<HttpResponse> BoundedGet(const std::string& url, const BoundedGetOptions&
   return response;
 }
 
+Status ReadHttpSourceOptions(OptionReader& reader, std::string* url,
+                             std::chrono::milliseconds* timeout, uint64_t* max_bytes) {
+  Result<std::string> u = reader.Required("url");
+  if (!u.ok()) return u.status();
+  *url = *u;
+  Result<std::chrono::milliseconds> t = reader.Duration("timeout", *timeout);
+  if (!t.ok()) return t.status();
+  *timeout = *t;
+  Result<uint64_t> m = reader.Bytes("max_bytes", *max_bytes);
+  if (!m.ok()) return m.status();
+  *max_bytes = *m;
+  SW_RETURN_IF_ERROR(reader.Finish());
+  if (url->rfind("http://", 0) != 0 || url->size() <= 7) {
+    return reader.Error("url", "must be an http:// URL, got '" + *url + "'");
+  }
+  return Status::OK();
+}
+
 }  // namespace statewatch::collectors::internal

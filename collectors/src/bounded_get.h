@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "statewatch/collectors/collector_options.h"
 #include "statewatch/state/status.h"
 
 namespace statewatch::collectors::internal {
@@ -26,5 +27,10 @@ struct HttpResponse {
 // took longer than the timeout; ResourceExhausted when the body exceeds max_bytes. Any HTTP
 // status is a response: the caller decides what a 404 means.
 Result<HttpResponse> BoundedGet(const std::string& url, const BoundedGetOptions& options);
+
+// The options every HTTP-polling collector takes: url (required, http://…), timeout, max_bytes.
+// `*url`, `*timeout` and `*max_bytes` hold the defaults on entry. Calls reader.Finish().
+Status ReadHttpSourceOptions(OptionReader& reader, std::string* url,
+                             std::chrono::milliseconds* timeout, uint64_t* max_bytes);
 
 }  // namespace statewatch::collectors::internal

@@ -159,19 +159,8 @@ namespace {
 Result<std::unique_ptr<Collector>> NewPrometheusCollector(const CollectorParams& params) {
   OptionReader reader(params.source, "prometheus", params.options);
   PrometheusOptions options;
-  Result<std::string> url = reader.Required("url");
-  if (!url.ok()) return url.status();
-  options.url = *url;
-  Result<std::chrono::milliseconds> timeout = reader.Duration("timeout", options.timeout);
-  if (!timeout.ok()) return timeout.status();
-  options.timeout = *timeout;
-  Result<uint64_t> max_bytes = reader.Bytes("max_bytes", options.max_bytes);
-  if (!max_bytes.ok()) return max_bytes.status();
-  options.max_bytes = *max_bytes;
-  SW_RETURN_IF_ERROR(reader.Finish());
-  if (!StartsWith(options.url, "http://") || options.url.size() <= 7) {
-    return reader.Error("url", "must be an http:// URL, got '" + options.url + "'");
-  }
+  SW_RETURN_IF_ERROR(
+      internal::ReadHttpSourceOptions(reader, &options.url, &options.timeout, &options.max_bytes));
   return std::unique_ptr<Collector>(
       std::make_unique<PrometheusCollector>(params.job, params.source, std::move(options)));
 }

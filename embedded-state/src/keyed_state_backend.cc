@@ -157,16 +157,8 @@ Status KeyedStateBackend::ApplyRestoredLocked(const std::string& name,
                                               internal::KvStateImpl* impl) {
   auto it = restored_.find(name);
   if (it == restored_.end()) return Status::OK();
-  for (const RestoredEntry& r : it->second.entries) {
-    StateEntry e;
-    e.key_group = r.key_group;
-    e.key = r.key;
-    e.ns = r.ns;
-    e.user_key = r.user_key;
-    e.value = r.value;
-    e.timestamp = r.timestamp;
-    SW_RETURN_IF_ERROR(impl->RestoreEntry(e));
-  }
+  for (const RestoredEntry& r : it->second.entries)
+    SW_RETURN_IF_ERROR(impl->RestoreEntry(r.view()));
   restored_.erase(it);
   return Status::OK();
 }
@@ -271,14 +263,7 @@ Status KeyedStateBackend::ScanRestoredLocked(std::string_view state_name,
   }
   for (const RestoredEntry& r : it->second.entries) {
     if (!range.Contains(r.key_group)) continue;
-    StateEntry e;
-    e.key_group = r.key_group;
-    e.key = r.key;
-    e.ns = r.ns;
-    e.user_key = r.user_key;
-    e.value = r.value;
-    e.timestamp = r.timestamp;
-    if (!visitor(e)) break;
+    if (!visitor(r.view())) break;
   }
   return Status::OK();
 }

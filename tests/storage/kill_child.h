@@ -20,12 +20,6 @@ namespace statewatch::testing {
 // Sends one value to the parent. Only call it for work that is complete (committed).
 using ReportFn = std::function<void(int64_t)>;
 
-// Forks a child running `work(report)`. The child must not touch any SQLite connection the
-// parent has open (open its own after the fork); it ends with _exit, never returning into gtest.
-// The parent reads reports until it has `kill_after` of them, SIGKILLs the child while it is
-// still working, then reads whatever else the child reported before it died. Returns every
-// report, in order. A test failure is recorded when the child ended on its own (finished or
-// failed) instead of being killed.
 // The parent's half: reads reports from `fd` until it has `kill_after`, SIGKILLs `pid`, reads
 // the rest, reaps the child and checks it was killed.
 inline std::vector<int64_t> CollectReportsAndKill(pid_t pid, int fd, size_t kill_after) {
@@ -63,14 +57,9 @@ inline ReportFn ReportTo(int fd) {
   };
 }
 
-// Forks a child running `work(report)`. The child must not touch any SQLite connection the
-// parent has open (open its own after the fork); it ends with _exit, never returning into gtest.
-// The parent reads reports until it has `kill_after` of them, SIGKILLs the child while it is
-// still working, then reads whatever else the child reported before it died. Returns every
-// report, in order. A test failure is recorded when the child ended on its own (finished or
-// failed) instead of being killed.
-inline std::vector<int64_t> RunChildAndKill(const std::function<void(const ReportFn&)>& work,
-                                            size_t kill_after) {
+// Makes the report pipe and forks: the child runs `child(write_fd)`, which must not return; the
+// parent collects the reports (CollectReportsAndKill).
+inline std::vector<int64_t> ForkAndKill(const std::function<void(int)>& child, size_t kill_after) {
   int fds[2];
   if (::pipe(fds) != 0) {
     ADD_FAILURE() << "pipe: errno " << errno;
@@ -83,11 +72,27 @@ inline std::vector<int64_t> RunChildAndKill(const std::function<void(const Repor
   }
   if (pid == 0) {
     ::close(fds[0]);
-    work(ReportTo(fds[1]));
-    ::_exit(2);  // the work ran out before the kill: the parent flags this
+    child(fds[1]);
+    ::_exit(9);  // the child function returned (it must not)
   }
   ::close(fds[1]);
   return CollectReportsAndKill(pid, fds[0], kill_after);
+}
+
+// Forks a child running `work(report)`. The child must not touch any SQLite connection the
+// parent has open (open its own after the fork); it ends with _exit, never returning into gtest.
+// The parent reads reports until it has `kill_after` of them, SIGKILLs the child while it is
+// still working, then reads whatever else the child reported before it died. Returns every
+// report, in order. A test failure is recorded when the child ended on its own (finished or
+// failed) instead of being killed.
+inline std::vector<int64_t> RunChildAndKill(const std::function<void(const ReportFn&)>& work,
+                                            size_t kill_after) {
+  return ForkAndKill(
+      [&](int fd) {
+        work(ReportTo(fd));
+        ::_exit(2);  // the work ran out before the kill: the parent flags this
+      },
+      kill_after);
 }
 
 // The environment variable through which RunSelfAndKill tells its child where to report.
@@ -103,26 +108,15 @@ inline std::vector<int64_t> RunSelfAndKill(const std::string& variable, const st
   const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
   const std::string filter =
       std::string("--gtest_filter=") + test->test_suite_name() + "." + test->name();
-  int fds[2];
-  if (::pipe(fds) != 0) {
-    ADD_FAILURE() << "pipe: errno " << errno;
-    return {};
-  }
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ADD_FAILURE() << "fork: errno " << errno;
-    return {};
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    ::setenv(variable.c_str(), value.c_str(), 1);
-    ::setenv(kReportFdVariable, std::to_string(fds[1]).c_str(), 1);
-    const char* argv[] = {"/proc/self/exe", filter.c_str(), nullptr};
-    ::execv(argv[0], const_cast<char* const*>(argv));
-    ::_exit(9);  // exec failed
-  }
-  ::close(fds[1]);
-  return CollectReportsAndKill(pid, fds[0], kill_after);
+  return ForkAndKill(
+      [&](int fd) {
+        ::setenv(variable.c_str(), value.c_str(), 1);
+        ::setenv(kReportFdVariable, std::to_string(fd).c_str(), 1);
+        const char* argv[] = {"/proc/self/exe", filter.c_str(), nullptr};
+        ::execv(argv[0], const_cast<char* const*>(argv));
+        ::_exit(9);  // exec failed
+      },
+      kill_after);
 }
 
 // In a RunSelfAndKill child: reports to the parent.

@@ -278,6 +278,8 @@ class KeyedStateBackend {
     int key_group;
     std::string key, ns, user_key, value;
     int64_t timestamp;
+    // The entry in canonical form; views into this object.
+    StateEntry view() const { return {key_group, key, ns, user_key, value, timestamp}; }
   };
   struct RestoredState {
     StateMeta meta;
