@@ -81,8 +81,13 @@ struct Scheduler::Impl {
   void WaitEvaluation() {
     evaluation_timer.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping) return;
-      Result<std::vector<rules::AlertTransition>> t = agent->Evaluate();
-      if (t.ok() && !t->empty()) asio::post(delivery, [this] { DeliverNow(); });
+      (void)agent->Evaluate();  // failures are logged and exported by the agent
+      // Deliver at once whatever this evaluation queued — a transition, or a repeat of a
+      // firing alert (an Alertmanager receiver's endsAt is only 4 repeats ahead).
+      Result<std::optional<int64_t>> next = agent->NextDeliveryMillis();
+      if (next.ok() && next->has_value() && **next <= agent->clock()->NowMillis()) {
+        asio::post(delivery, [this] { DeliverNow(); });
+      }
       evaluation_timer.expires_at(evaluation_timer.expiry() + agent->config().evaluation_interval);
       WaitEvaluation();
     });

@@ -78,6 +78,31 @@ TEST(WebhookPayloadTest, IsAlertmanagerWebhookV4) {
   EXPECT_EQ(r["alerts"][0]["endsAt"], "2025-11-25T08:00:01.500Z");
 }
 
+TEST(AlertmanagerPayloadTest, IsAPostableAlertsArrayWithEndsAtAhead) {
+  const rules::Alert alert = FiringAlert();
+  const int64_t valid_until = kStart + 4 * 60'000;
+  const auto body = nlohmann::json::parse(BuildAlertmanagerPayload(
+      "http://agent:9465", alert, NotificationStatus::kFiring, valid_until));
+  ASSERT_TRUE(body.is_array());
+  ASSERT_EQ(body.size(), 1u);
+  const auto& a = body[0];
+  // Alertmanager's postableAlert: labels, annotations, startsAt, endsAt, generatorURL only.
+  EXPECT_EQ(a.size(), 5u) << a.dump();
+  EXPECT_EQ(a["labels"]["alertname"], "StateWithoutTtlGrowing");
+  EXPECT_EQ(a["labels"]["state"], "orders_join");
+  EXPECT_EQ(a["annotations"]["summary"], "State orders_join grows without a TTL");
+  EXPECT_EQ(a["startsAt"], "2025-11-25T08:00:00.000Z");
+  EXPECT_EQ(a["endsAt"], "2025-11-25T08:04:00.000Z");
+  EXPECT_EQ(a["generatorURL"], "http://agent:9465/api/v1/alerts?fingerprint=" + alert.fingerprint);
+
+  rules::Alert resolved = alert;
+  resolved.state = rules::AlertState::kInactive;
+  resolved.resolved_at_millis = kStart + 90'000;
+  const auto r = nlohmann::json::parse(BuildAlertmanagerPayload(
+      "http://agent:9465", resolved, NotificationStatus::kResolved, valid_until));
+  EXPECT_EQ(r[0]["endsAt"], "2025-11-25T08:01:30.000Z");
+}
+
 class NotifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -225,6 +250,56 @@ TEST_F(NotifierTest, SignsBodiesAndSendsTheBearerToken) {
   EXPECT_EQ(header("X-Statewatch-Timestamp"), std::to_string(kStart / 1000));
   EXPECT_EQ(header("X-Statewatch-Signature"),
             WebhookSignature("s3cret", kStart / 1000, request.body));
+}
+
+TEST_F(NotifierTest, AlertmanagerReceiverPostsToApiV2AndRepeatsAtItsOwnInterval) {
+  WebhookReceiver receiver;
+  ReceiverConfig am = Receiver(receiver.url("/am/"));
+  am.name = "am";
+  am.type = "alertmanager";
+  am.repeat_interval = std::chrono::minutes(1);
+  ReceiverConfig hook = Receiver(receiver.url());
+  hook.repeat_interval = std::chrono::hours(4);
+  auto notifier = Make({am, hook});
+  const rules::Alert alert = FiringAlert();
+  ASSERT_SW_OK(notifier->Queue({{alert, rules::AlertState::kPending}}, {alert}, kStart));
+  ASSERT_EQ(notifier->DeliverDue(kStart).value().delivered, 2u);
+  std::vector<WebhookReceiver::Request> got = receiver.requests();
+  ASSERT_EQ(got.size(), 2u);
+  auto to = [&](const std::string& path) {
+    std::vector<nlohmann::json> bodies;
+    for (const auto& r : receiver.requests()) {
+      if (r.path == path) bodies.push_back(nlohmann::json::parse(r.body));
+    }
+    return bodies;
+  };
+  ASSERT_EQ(to("/am/api/v2/alerts").size(), 1u);
+  EXPECT_EQ(to("/am/api/v2/alerts")[0][0]["endsAt"], FormatRfc3339(kStart + 4 * 60'000));
+  ASSERT_EQ(to("/alerts").size(), 1u);
+
+  // Two minutes on, Alertmanager has been re-sent the alert (its endsAt moved on) and the
+  // webhook, with a 4 h repeat, has not.
+  for (int64_t t = kStart + 30'000; t <= kStart + 120'000; t += 30'000) {
+    ASSERT_SW_OK(notifier->Queue({}, {alert}, t));
+    ASSERT_TRUE(notifier->DeliverDue(t).ok());
+  }
+  const std::vector<nlohmann::json> am_bodies = to("/am/api/v2/alerts");
+  ASSERT_EQ(am_bodies.size(), 3u);
+  EXPECT_EQ(am_bodies[2][0]["endsAt"], FormatRfc3339(kStart + 120'000 + 4 * 60'000));
+  EXPECT_EQ(to("/alerts").size(), 1u);
+
+  // Resolved: Alertmanager gets endsAt = the resolve time, so it resolves at once.
+  rules::Alert resolved = alert;
+  resolved.state = rules::AlertState::kInactive;
+  resolved.resolved_at_millis = kStart + 150'000;
+  ASSERT_SW_OK(notifier->Queue({{resolved, rules::AlertState::kFiring}}, {}, kStart + 150'000));
+  ASSERT_EQ(notifier->DeliverDue(kStart + 150'000).value().delivered, 2u);
+  const std::vector<nlohmann::json> after = to("/am/api/v2/alerts");
+  ASSERT_EQ(after.size(), 4u);
+  EXPECT_EQ(after[3][0]["endsAt"], FormatRfc3339(kStart + 150'000));
+  // And no more repeats once resolved.
+  ASSERT_SW_OK(notifier->Queue({}, {}, kStart + 600'000));
+  EXPECT_EQ(Queued(), 0u);
 }
 
 TEST_F(NotifierTest, MissingSecretFileIsAnErrorNamingIt) {

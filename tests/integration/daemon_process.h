@@ -47,6 +47,8 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   bool running() const { return pid_ > 0 && !status_.has_value(); }
+  // Reaps the child if it has exited; true while it runs.
+  bool Alive() { return Poll(); }
   void Signal(int sig) const { ::kill(pid_, sig); }
 
   std::string Log() const {

@@ -5,7 +5,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <rocksdb/db.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -15,34 +14,16 @@
 #include "agent/webhook_receiver.h"
 #include "embedded-state/test_util.h"
 #include "integration/daemon_process.h"
+#include "integration/test_database.h"
 
 namespace statewatch {
 namespace {
 
 using statewatch::testing::ChildProcess;
+using statewatch::testing::MakeDatabase;
 using statewatch::testing::TempDir;
 using statewatch::testing::WebhookReceiver;
 using ::testing::HasSubstr;
-
-// A RocksDB directory with `keys` keys in the default column family and in "orders", closed
-// again (the daemon opens it as a secondary, as it would a live job's).
-void MakeDatabase(const std::string& path, int keys) {
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.create_missing_column_families = true;
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"orders", rocksdb::ColumnFamilyOptions()}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(options, path, cfs, &handles, &raw).ok());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  for (int i = 0; i < keys; ++i) {
-    ASSERT_TRUE(db->Put({}, handles[1], "order-" + std::to_string(i), "v").ok());
-  }
-  ASSERT_TRUE(db->Flush({}, handles[1]).ok());
-  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-}
 
 class DaemonTest : public ::testing::Test {
  protected:
