@@ -128,9 +128,26 @@ class Reader {
 
   Status Rule(const YAML::Node& node, rules::RuleSpec* out) const {
     SW_RETURN_IF_ERROR(CheckMap(node, "a rule",
-                                {"alert", "type", "series", "matchers", "window", "min_samples",
-                                 "min_r_squared", "floor", "limit", "op", "threshold", "ttl_series",
-                                 "for", "keep_firing_for", "labels", "annotations"}));
+                                {"alert",
+                                 "type",
+                                 "series",
+                                 "matchers",
+                                 "window",
+                                 "min_samples",
+                                 "min_r_squared",
+                                 "floor",
+                                 "limit",
+                                 "op",
+                                 "threshold",
+                                 "ttl_series",
+                                 "companion_series",
+                                 "companion_ignoring",
+                                 "flat_tolerance",
+                                 "horizon",
+                                 "for",
+                                 "keep_firing_for",
+                                 "labels",
+                                 "annotations"}));
     if (!node["alert"]) return Error(node.Mark(), "rule: 'alert' is required");
     SW_RETURN_IF_ERROR(String(node["alert"], "rule alert", &out->alert));
     const std::string what = "rule '" + out->alert + "'";
@@ -140,10 +157,22 @@ class Reader {
     std::optional<rules::RuleType> parsed = rules::ParseRuleType(type);
     if (!parsed) {
       return Error(node["type"].Mark(),
-                   what + ": unknown type '" + type + "' (known: trend, threshold, missing_ttl)");
+                   what + ": unknown type '" + type +
+                       "' (known: trend, threshold, missing_ttl, ttl_cleanup_stalled, "
+                       "append_only, forecast)");
     }
     out->type = *parsed;
+    // The evidence rules have one natural pair of series each; a config may still name others.
     if (out->type == rules::RuleType::kMissingTtl) out->series = "statewatch_state_keys";
+    if (out->type == rules::RuleType::kTtlCleanupStalled) {
+      out->series = "statewatch_state_keys";
+      out->companion_series = "statewatch_state_expired_total";
+      out->companion_ignoring = {"cleanup"};
+    }
+    if (out->type == rules::RuleType::kAppendOnly) {
+      out->series = "statewatch_checkpoint_full_size_bytes";
+      out->companion_series = "statewatch_checkpoint_delta_size_bytes";
+    }
     if (node["series"]) SW_RETURN_IF_ERROR(String(node["series"], what + " series", &out->series));
     if (out->series.empty()) return Error(node.Mark(), what + ": 'series' is required");
     if (node["matchers"])
@@ -181,6 +210,28 @@ class Reader {
     }
     if (node["ttl_series"]) {
       SW_RETURN_IF_ERROR(String(node["ttl_series"], what + " ttl_series", &out->ttl_series));
+    }
+    if (node["companion_series"]) {
+      SW_RETURN_IF_ERROR(
+          String(node["companion_series"], what + " companion_series", &out->companion_series));
+    }
+    if (const YAML::Node ignoring = node["companion_ignoring"]; ignoring) {
+      if (!ignoring.IsSequence()) {
+        return Error(ignoring.Mark(), what + " companion_ignoring: expected a list of label names");
+      }
+      out->companion_ignoring.clear();
+      for (const YAML::Node& name : ignoring) {
+        std::string label;
+        SW_RETURN_IF_ERROR(String(name, what + " companion_ignoring", &label));
+        out->companion_ignoring.push_back(std::move(label));
+      }
+    }
+    if (node["flat_tolerance"]) {
+      SW_RETURN_IF_ERROR(
+          Number(node["flat_tolerance"], what + " flat_tolerance", &out->flat_tolerance));
+    }
+    if (node["horizon"]) {
+      SW_RETURN_IF_ERROR(Duration(node["horizon"], what + " horizon", &out->horizon));
     }
     if (node["for"])
       SW_RETURN_IF_ERROR(DurationOrZero(node["for"], what + " for", &out->for_duration));

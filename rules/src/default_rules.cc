@@ -35,6 +35,25 @@ RuleSpec Threshold(std::string alert, std::string series, CompareOp op, double t
   return r;
 }
 
+// predict_linear as a rule: `series` reaching `limit` (or `companion`'s value) within
+// `horizon`, fitted over `window`.
+RuleSpec Forecast(std::string alert, std::string series, CompareOp op,
+                  std::chrono::milliseconds window, std::chrono::milliseconds horizon) {
+  RuleSpec r;
+  r.alert = std::move(alert);
+  r.type = RuleType::kForecast;
+  r.series = std::move(series);
+  r.op = op;
+  r.window = window;
+  r.horizon = horizon;
+  r.min_samples = 10;
+  // A forecast needs a line that explains the points, but a resource drains less evenly than
+  // a leak grows (checkpoints, compactions, log rotation): 0.8 rather than the trend's 0.9.
+  r.min_r_squared = 0.8;
+  r.for_duration = minutes(30);
+  return r;
+}
+
 // The evidence sentence shared by the growth rules.
 constexpr const char* kFitEvidence =
     "a straight line explains {{ $r_squared | humanizePercentage }} of its variation over "
@@ -229,6 +248,133 @@ std::vector<RuleSpec> DefaultRules() {
         "unaligned checkpoints (execution.checkpointing.unaligned: true); shrink growing states "
         "with TTLs (see StateGrowingWithoutBound / StateWithoutTtlGrowing). Raise "
         "execution.checkpointing.timeout only if the size is legitimate.";
+    rules.push_back(std::move(r));
+  }
+  {
+    RuleSpec r = Trend("TtlCleanupNotRunning", "statewatch_state_keys");
+    r.type = RuleType::kTtlCleanupStalled;
+    r.companion_series = "statewatch_state_expired_total";
+    r.companion_ignoring = {"cleanup"};
+    r.labels = {{"severity", "warning"}};
+    r.annotations["summary"] =
+        "State {{ $labels.state }} of job {{ $labels.job }} has a TTL but nothing expires "
+        "(+{{ $slope_per_hour | humanize }} keys/h)";
+    r.annotations["description"] =
+        std::string(
+            "State {{ $labels.state }} ({{ $labels.source }}) has a TTL of "
+            "{{ $ttl | humanizeDuration }}, yet its expired-entry counter "
+            "(statewatch_state_expired_total, all cleanup paths) has stayed at "
+            "{{ $expired | humanize }} for {{ $seconds_without_expiry | humanizeDuration }} — "
+            "longer than the TTL plus {{ $window_seconds | humanizeDuration }} — while its key "
+            "count rose by {{ $slope_per_hour | humanize }} keys per hour to about "
+            "{{ $level | humanize }}; ") +
+        kFitEvidence +
+        ". Entries older than the TTL are invisible to reads but still stored: no cleanup "
+        "is removing them.";
+    r.annotations["runbook"] =
+        "Make sure a cleanup strategy runs for state {{ $labels.state }}. With "
+        "cleanupInRocksdbCompactFilter, expired entries go only when compaction rewrites "
+        "their files: data in the bottom level of a quiet column family may never be "
+        "compacted again — set periodic compaction (RocksDB `periodic_compaction_seconds`, "
+        "Flink's cleanupInRocksdbCompactFilter(queryTimeAfterNumEntries) with "
+        "state.backend.rocksdb.compaction.* or a TTL compaction time) or add "
+        "cleanupIncrementally(N, true) / cleanupFullSnapshot(). With OnReadAndWrite, check "
+        "that reads are not refreshing every key forever.";
+    rules.push_back(std::move(r));
+  }
+  {
+    RuleSpec r = Trend("CheckpointGrowsAppendOnly", "statewatch_checkpoint_full_size_bytes");
+    r.type = RuleType::kAppendOnly;
+    r.companion_series = "statewatch_checkpoint_delta_size_bytes";
+    r.flat_tolerance = 0.25;
+    r.labels = {{"severity", "warning"}};
+    r.annotations["summary"] =
+        "Checkpoints of job {{ $labels.job }} grow by "
+        "{{ $slope_per_hour | humanize1024 }}B/h while each adds the same";
+    r.annotations["description"] =
+        std::string(
+            "The full size of the latest checkpoint of job {{ $labels.job }} "
+            "({{ $labels.source }}) rose by {{ $slope_per_hour | humanize1024 }}B per hour "
+            "over the last {{ $window_seconds | humanizeDuration }} to about "
+            "{{ $level | humanize1024 }}B; ") +
+        kFitEvidence +
+        ". Meanwhile each checkpoint's own new bytes stayed flat at about "
+        "{{ $companion_level | humanize1024 }}B (they changed by "
+        "{{ $companion_change_ratio | humanizePercentage }} over the window): data is added at "
+        "a steady rate and never removed, the signature of a state without a TTL.";
+    r.annotations["runbook"] =
+        "Find the operator whose state grows (the flink_rest collector reports full size per "
+        "operator; statewatch_state_keys per state in the engine) and give its state a TTL with "
+        "compaction-filter cleanup, or clear keys whose work is done. Until then checkpoint "
+        "storage and restore time grow with it.";
+    rules.push_back(std::move(r));
+  }
+  {
+    RuleSpec r = Forecast("DiskWillFillUp", "statewatch_filesystem_avail_bytes",
+                          CompareOp::kLessEqual, hours(6), hours(24));
+    r.limit = 0;
+    r.labels = {{"severity", "critical"}};
+    r.annotations["summary"] =
+        "The disk holding {{ $labels.path }} fills up in "
+        "{{ $seconds_to_limit | humanizeDuration }}";
+    r.annotations["description"] =
+        "Free space on the filesystem of {{ $labels.path }} ({{ $labels.source }}) fell by "
+        "{{ $slope_per_hour | humanize1024 }}B per hour over the last "
+        "{{ $window_seconds | humanizeDuration }} to about {{ $level | humanize1024 }}B; at this "
+        "rate it is gone in {{ $seconds_to_limit | humanizeDuration }} (a line explains "
+        "{{ $r_squared | humanizePercentage }} of the drop). RocksDB stops writing with "
+        "\"No space left on device\" and checkpoints fail.";
+    r.annotations["runbook"] =
+        "Find what grows on that disk: a state without a TTL (StateWithoutTtlGrowing, "
+        "ColumnFamilyWithoutTtlFilterGrowing), compaction debt "
+        "(statewatch_rocksdb_pending_compaction_bytes), or retained checkpoints "
+        "(statewatch_checkpoint_retained; Flink state.checkpoints.num-retained). Add disk "
+        "before the forecast runs out.";
+    rules.push_back(std::move(r));
+  }
+  {
+    RuleSpec r = Forecast("CheckpointWillTimeOut", "statewatch_checkpoint_duration_seconds",
+                          CompareOp::kGreaterEqual, hours(24), hours(24));
+    r.companion_series = "statewatch_checkpoint_timeout_seconds";
+    r.for_duration = hours(1);
+    r.labels = {{"severity", "warning"}};
+    r.annotations["summary"] =
+        "Checkpoints of job {{ $labels.job }} reach their timeout in "
+        "{{ $seconds_to_limit | humanizeDuration }}";
+    r.annotations["description"] =
+        "Checkpoint duration of job {{ $labels.job }} ({{ $labels.source }}) rose by "
+        "{{ $slope_per_hour | humanizeDuration }} per hour over the last "
+        "{{ $window_seconds | humanizeDuration }} to about {{ $level | humanizeDuration }}; "
+        "at this rate it reaches the checkpoint timeout of {{ $limit | humanizeDuration }} in "
+        "{{ $seconds_to_limit | humanizeDuration }}, and checkpoints then fail.";
+    r.annotations["runbook"] =
+        "Checkpoints slow down as state grows: look for a state without a TTL first. Use "
+        "incremental checkpoints (execution.checkpointing.incremental: true), unaligned "
+        "checkpoints under backpressure, and raise execution.checkpointing.timeout only for "
+        "state that is legitimately large.";
+    rules.push_back(std::move(r));
+  }
+  {
+    RuleSpec r = Forecast("MemoryBudgetWillBeExceeded", "statewatch_rocksdb_pinned_memory_bytes",
+                          CompareOp::kGreaterEqual, hours(6), hours(6));
+    r.companion_series = "statewatch_rocksdb_memory_budget_bytes";
+    r.labels = {{"severity", "warning"}};
+    r.annotations["summary"] =
+        "RocksDB memory of {{ $labels.source }} that cannot be evicted reaches its budget in "
+        "{{ $seconds_to_limit | humanizeDuration }}";
+    r.annotations["description"] =
+        "Memtables and pinned cache blocks (index and filter blocks, blocks held by "
+        "iterators) of {{ $labels.source }} grew by {{ $slope_per_hour | humanize1024 }}B per "
+        "hour to about {{ $level | humanize1024 }}B; at this rate they fill the "
+        "{{ $limit | humanize1024 }}B budget in {{ $seconds_to_limit | humanizeDuration }}. "
+        "Past it the cache has nothing left to evict: reads go to disk, writes stall, and a "
+        "container with a memory limit is killed.";
+    r.annotations["runbook"] =
+        "Index and filter blocks grow with the data: a state without a TTL grows them too. "
+        "Partition index/filters (Flink state.backend.rocksdb.memory.partitioned-index-filters"
+        ": true), lower the write buffer share (rocksdb.write_buffer_ratio / Flink "
+        "state.backend.rocksdb.memory.write-buffer-ratio), or raise the budget "
+        "(rocksdb.memory_budget; Flink taskmanager.memory.managed.size).";
     rules.push_back(std::move(r));
   }
   return rules;

@@ -70,9 +70,29 @@ Status ValidateRule(const RuleSpec& rule) {
   if (rule.keep_firing_for.count() < 0) {
     return check.Fail("keep_firing_for", "must not be negative");
   }
-  if (rule.type == RuleType::kMissingTtl && rule.ttl_series.empty()) {
-    return check.Fail("ttl_series", "a missing_ttl rule needs the series that reports the TTL");
+  if ((rule.type == RuleType::kMissingTtl || rule.type == RuleType::kTtlCleanupStalled) &&
+      rule.ttl_series.empty()) {
+    return check.Fail("ttl_series", std::string("a ") + RuleTypeName(rule.type) +
+                                        " rule needs the series that reports the TTL");
   }
+  if (rule.type == RuleType::kTtlCleanupStalled && rule.companion_series.empty()) {
+    return check.Fail("companion_series",
+                      "a ttl_cleanup_stalled rule needs the expired-entry counter");
+  }
+  if (rule.type == RuleType::kAppendOnly && rule.companion_series.empty()) {
+    return check.Fail("companion_series",
+                      "an append_only rule needs the series that must stay flat");
+  }
+  if (rule.type == RuleType::kForecast) {
+    if (!rule.limit && rule.companion_series.empty()) {
+      return check.Fail("limit", "a forecast needs a limit or a companion_series giving it");
+    }
+    if (rule.horizon.count() <= 0) return check.Fail("horizon", "must be > 0");
+    if (rule.op == CompareOp::kEqual || rule.op == CompareOp::kNotEqual) {
+      return check.Fail("op", "a forecast approaches its limit: use <, <=, > or >=");
+    }
+  }
+  if (!(rule.flat_tolerance >= 0)) return check.Fail("flat_tolerance", "must be >= 0");
   for (const auto& [name, value] : rule.matchers) {
     if (!IsName(name)) return check.Fail("matchers", "invalid label name \"" + name + "\"");
   }
@@ -95,12 +115,19 @@ const char* RuleTypeName(RuleType type) {
       return "threshold";
     case RuleType::kMissingTtl:
       return "missing_ttl";
+    case RuleType::kTtlCleanupStalled:
+      return "ttl_cleanup_stalled";
+    case RuleType::kAppendOnly:
+      return "append_only";
+    case RuleType::kForecast:
+      return "forecast";
   }
   return "trend";
 }
 
 std::optional<RuleType> ParseRuleType(std::string_view name) {
-  for (RuleType t : {RuleType::kTrend, RuleType::kThreshold, RuleType::kMissingTtl}) {
+  for (RuleType t : {RuleType::kTrend, RuleType::kThreshold, RuleType::kMissingTtl,
+                     RuleType::kTtlCleanupStalled, RuleType::kAppendOnly, RuleType::kForecast}) {
     if (name == RuleTypeName(t)) return t;
   }
   return std::nullopt;
@@ -152,9 +179,26 @@ bool Compare(double value, CompareOp op, double threshold) {
 }
 
 std::vector<std::string> RuleValueNames(RuleType type) {
-  if (type == RuleType::kThreshold) return {"threshold"};
-  return {"slope_per_hour", "r_squared", "samples",          "level",
-          "window_seconds", "limit",     "seconds_to_limit", "ttl"};
+  std::vector<std::string> fit = {"slope_per_hour", "r_squared", "samples", "level",
+                                  "window_seconds"};
+  auto with = [&](std::initializer_list<const char*> more) {
+    fit.insert(fit.end(), more.begin(), more.end());
+    return fit;
+  };
+  switch (type) {
+    case RuleType::kThreshold:
+      return {"threshold"};
+    case RuleType::kTrend:
+    case RuleType::kMissingTtl:
+      return with({"limit", "seconds_to_limit", "ttl"});
+    case RuleType::kTtlCleanupStalled:
+      return with({"limit", "seconds_to_limit", "ttl", "expired", "seconds_without_expiry"});
+    case RuleType::kAppendOnly:
+      return with({"limit", "seconds_to_limit", "companion_level", "companion_change_ratio"});
+    case RuleType::kForecast:
+      return with({"limit", "seconds_to_limit", "horizon_seconds"});
+  }
+  return fit;
 }
 
 }  // namespace statewatch::rules

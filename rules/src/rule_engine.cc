@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -46,6 +47,7 @@ bool LabelLess(const std::pair<std::string, std::string>& a,
 struct Series {
   int64_t first_millis = 0;  // first sample since the series was (re)created: history span
   int64_t latest_millis = 0;
+  int64_t changed_millis = 0;  // the sample at which the value last changed (or first_millis)
   double latest = 0;
   std::vector<MomentsWindow> windows;  // one per distinct window of the rules watching it
 };
@@ -57,6 +59,9 @@ struct Metric {
   SeriesMap series;  // node-based: SeriesEntry pointers stay valid until the entry is erased
   int64_t retain_millis = 0;  // forget a series this long after its newest sample
   std::vector<size_t> rules;  // rules whose `series` is this metric
+  // append_only rules whose companion_series is this metric: its series get those rules'
+  // windows too (fitted, never watched).
+  std::vector<size_t> companion_rules;
 };
 
 // A series a rule evaluates, and which of the series' windows is the rule's.
@@ -69,10 +74,19 @@ struct CompiledRule {
   RuleSpec spec;
   std::vector<std::pair<std::string, Template>> labels;
   std::vector<std::pair<std::string, Template>> annotations;
-  bool windowed = false;       // trend / missing_ttl
+  bool windowed = false;       // every type but threshold
   int64_t horizon_millis = 0;  // how long a series without new samples still counts
   const Metric* ttl_metric = nullptr;
+  const Metric* companion_metric = nullptr;
 };
+
+// A ttl_cleanup_stalled rule's counter, summed over the series that join one watched series.
+struct CounterSum {
+  double sum = 0;
+  int64_t first_millis = INT64_MAX;  // earliest first sample among them
+  int64_t changed_millis = 0;        // latest change among them
+};
+using CounterSums = std::unordered_map<Labels, CounterSum, LabelsHash>;
 
 struct ActiveAlert {
   Alert alert;
@@ -91,11 +105,13 @@ struct Judgement {
   std::optional<TrendFit> fit;
   std::optional<double> ttl;
   double level = 0;
+  std::optional<double> limit;  // forecast: the limit in force (constant or companion)
   std::optional<double> seconds_to_limit;
+  std::vector<std::pair<const char*, double>> evidence;  // type-specific values (rule.h)
 };
 
 int VerdictRank(const std::string& verdict) {
-  if (verdict == "growing_without_ttl") return 3;
+  if (verdict == "growing_without_ttl" || verdict == "growing_ttl_not_expiring") return 3;
   if (verdict == "growing") return 2;
   if (verdict == "bounded") return 1;
   return 0;
@@ -137,13 +153,27 @@ struct RuleEngine::Impl {
   void Attach(Metric& metric, SeriesEntry* entry, bool create_windows);
   std::optional<double> TtlReading(const CompiledRule& rule, const Labels& labels,
                                    int64_t now) const;
-  Judgement Judge(const CompiledRule& rule, const Watch& w, int64_t now, bool full) const;
+  std::optional<double> CompanionLatest(const CompiledRule& rule, const Labels& labels,
+                                        int64_t now) const;
+  CounterSums SumCounters(const CompiledRule& rule, int64_t now) const;
+  // `counters`: SumCounters' result for a ttl_cleanup_stalled rule, else null.
+  Judgement Judge(const CompiledRule& rule, const Watch& w, int64_t now, bool full,
+                  const CounterSums* counters) const;
+  void JudgeForecast(const CompiledRule& rule, const Watch& w, int64_t now, Judgement* j) const;
+  void JudgeAppendOnly(const CompiledRule& rule, const Watch& w, int64_t now, Judgement* j) const;
   std::map<std::string, double> Values(const CompiledRule& rule, const Judgement& j) const;
   Labels AlertLabels(const CompiledRule& rule, const Labels& series, const Judgement& j,
                      const std::map<std::string, double>& values) const;
   void EvaluateRule(size_t r, int64_t now, std::vector<AlertTransition>* out);
   void ForgetStaleSeries(int64_t now);
 };
+
+// The index of `window` among the series' windows, or windows.size().
+uint32_t WindowIndex(const Series& s, std::chrono::milliseconds window) {
+  uint32_t index = 0;
+  while (index < s.windows.size() && s.windows[index].window() != window) ++index;
+  return index;
+}
 
 void RuleEngine::Impl::Attach(Metric& metric, SeriesEntry* entry, bool create_windows) {
   Series& s = entry->second;
@@ -152,13 +182,21 @@ void RuleEngine::Impl::Attach(Metric& metric, SeriesEntry* entry, bool create_wi
     if (!Matches(rule.spec, entry->first)) continue;
     uint32_t index = 0;
     if (rule.windowed) {
-      while (index < s.windows.size() && s.windows[index].window() != rule.spec.window) ++index;
+      index = WindowIndex(s, rule.spec.window);
       if (index == s.windows.size()) {
         if (!create_windows) continue;  // cannot happen: windows were made when it was created
         s.windows.emplace_back(rule.spec.window, kWindowBuckets);
       }
     }
     watches[r].push_back({entry, index});
+  }
+  if (!create_windows) return;
+  for (size_t r : metric.companion_rules) {
+    const CompiledRule& rule = rules[r];
+    if (!Matches(rule.spec, entry->first)) continue;
+    if (WindowIndex(s, rule.spec.window) == s.windows.size()) {
+      s.windows.emplace_back(rule.spec.window, kWindowBuckets);
+    }
   }
 }
 
@@ -172,8 +210,97 @@ std::optional<double> RuleEngine::Impl::TtlReading(const CompiledRule& rule, con
   return s.latest;
 }
 
-Judgement RuleEngine::Impl::Judge(const CompiledRule& rule, const Watch& w, int64_t now,
-                                  bool full) const {
+std::optional<double> RuleEngine::Impl::CompanionLatest(const CompiledRule& rule,
+                                                        const Labels& labels, int64_t now) const {
+  if (rule.companion_metric == nullptr) return std::nullopt;
+  auto it = rule.companion_metric->series.find(labels);
+  if (it == rule.companion_metric->series.end()) return std::nullopt;
+  const Series& s = it->second;
+  if (now - s.latest_millis > rule.horizon_millis || !std::isfinite(s.latest)) return std::nullopt;
+  return s.latest;
+}
+
+CounterSums RuleEngine::Impl::SumCounters(const CompiledRule& rule, int64_t now) const {
+  CounterSums sums;
+  if (rule.companion_metric == nullptr) return sums;
+  const std::vector<std::string>& ignoring = rule.spec.companion_ignoring;
+  for (const auto& [labels, s] : rule.companion_metric->series) {
+    if (now - s.latest_millis > rule.horizon_millis || !std::isfinite(s.latest)) continue;
+    Labels joined;
+    joined.reserve(labels.size());
+    for (const auto& label : labels) {
+      if (std::find(ignoring.begin(), ignoring.end(), label.first) == ignoring.end()) {
+        joined.push_back(label);
+      }
+    }
+    CounterSum& sum = sums[std::move(joined)];  // still sorted: a subsequence of sorted labels
+    sum.sum += s.latest;
+    sum.first_millis = std::min(sum.first_millis, s.first_millis);
+    sum.changed_millis = std::max(sum.changed_millis, s.changed_millis);
+  }
+  return sums;
+}
+
+void RuleEngine::Impl::JudgeForecast(const CompiledRule& rule, const Watch& w, int64_t now,
+                                     Judgement* j) const {
+  const RuleSpec& spec = rule.spec;
+  const Series& s = w.entry->second;
+  j->limit =
+      spec.companion_series.empty() ? spec.limit : CompanionLatest(rule, w.entry->first, now);
+  // No limit to forecast against, or less history than the window: nothing to say yet.
+  if (!j->limit || now - s.first_millis < spec.window.count()) return;
+  j->decisive = true;
+  const bool rising_op = spec.op == CompareOp::kGreater || spec.op == CompareOp::kGreaterEqual;
+  if (Compare(j->level, spec.op, *j->limit)) {
+    j->seconds_to_limit = 0;
+  } else if (j->fit->r_squared >= spec.min_r_squared) {
+    // A falling approach is a rising one of the negated line.
+    TrendFit toward = *j->fit;
+    double limit = *j->limit;
+    if (!rising_op) {
+      toward.slope_per_second = -toward.slope_per_second;
+      toward.intercept = -toward.intercept;
+      limit = -limit;
+    }
+    j->seconds_to_limit = SecondsUntil(toward, now, limit);
+  }
+  j->condition = j->seconds_to_limit &&
+                 *j->seconds_to_limit <= static_cast<double>(spec.horizon.count()) / 1e3;
+  j->value = j->seconds_to_limit.value_or(std::numeric_limits<double>::infinity());
+  j->verdict = j->condition ? "limit_ahead" : "within_limit";
+}
+
+void RuleEngine::Impl::JudgeAppendOnly(const CompiledRule& rule, const Watch& w, int64_t now,
+                                       Judgement* j) const {
+  const RuleSpec& spec = rule.spec;
+  // The full size rises (the caller checked); it takes the flat deltas to make evidence.
+  j->condition = false;
+  auto it = rule.companion_metric->series.find(w.entry->first);
+  if (it == rule.companion_metric->series.end() ||
+      now - it->second.latest_millis > rule.horizon_millis) {
+    return;  // no delta to compare with: no evidence either way
+  }
+  const Series& delta = it->second;
+  const uint32_t index = WindowIndex(delta, spec.window);
+  if (index == delta.windows.size()) return;
+  const std::optional<TrendFit> fit = delta.windows[index].Fit(now);
+  if (!fit || fit->samples < spec.min_samples) return;
+  j->decisive = true;
+  // The mean of the deltas is the fitted value at the middle of their span (exactly so for
+  // evenly spaced checkpoints); the change is what the line moves across that span.
+  const double mean = fit->ValueAt((fit->first_millis + fit->last_millis) / 2);
+  const double change = std::abs(fit->slope_per_second) *
+                        static_cast<double>(fit->last_millis - fit->first_millis) / 1e3;
+  const double ratio = mean > 0 ? change / mean : std::numeric_limits<double>::infinity();
+  j->evidence.emplace_back("companion_level", mean);
+  j->evidence.emplace_back("companion_change_ratio", ratio);
+  const bool flat = mean > 0 && ratio <= spec.flat_tolerance;
+  j->condition = flat;
+  if (j->verdict == std::string_view("growing") && !flat) j->verdict = "bounded";
+}
+
+Judgement RuleEngine::Impl::Judge(const CompiledRule& rule, const Watch& w, int64_t now, bool full,
+                                  const CounterSums* counters) const {
   Judgement j;
   const RuleSpec& spec = rule.spec;
   const Series& s = w.entry->second;
@@ -188,6 +315,11 @@ Judgement RuleEngine::Impl::Judge(const CompiledRule& rule, const Watch& w, int6
 
   j.fit = s.windows[w.window].Fit(now);
   if (!j.fit || j.fit->samples < spec.min_samples) return j;
+  if (spec.type == RuleType::kForecast) {
+    j.level = j.fit->ValueAt(now);
+    JudgeForecast(rule, w, now, &j);
+    return j;
+  }
   j.value = j.fit->slope_per_hour();
   j.level = j.fit->ValueAt(now);
   const bool rising = j.fit->slope_per_second > 0 && j.fit->r_squared >= spec.min_r_squared &&
@@ -210,11 +342,43 @@ Judgement RuleEngine::Impl::Judge(const CompiledRule& rule, const Watch& w, int6
                           static_cast<double>(spec.window.count()) + 2 * ttl_millis;
   if (spec.limit) j.seconds_to_limit = SecondsUntil(*j.fit, now, *spec.limit);
 
-  if (spec.type == RuleType::kTrend) {
+  if (spec.type == RuleType::kTrend || spec.type == RuleType::kAppendOnly) {
     if (warming_up) return j;
     j.decisive = true;
     j.condition = rising;
     j.verdict = rising ? "growing" : "bounded";
+    if (spec.type == RuleType::kAppendOnly && rising) {
+      j.decisive = false;
+      JudgeAppendOnly(rule, w, now, &j);
+    }
+  } else if (spec.type == RuleType::kTtlCleanupStalled) {
+    // Evidence that expiry is not running: a TTL, growth, a counter, and no expiry for one
+    // TTL plus one window. The first keys are due one TTL after they were written; the window
+    // is slack for cleanup that legitimately lags (a compaction filter acts only when
+    // compaction reaches the file).
+    const double quiet_needed = ttl_millis + static_cast<double>(spec.window.count());
+    const bool watched_long = has_ttl && static_cast<double>(now - s.first_millis) >= quiet_needed;
+    if (!has_ttl) {
+      j.decisive = true;  // no TTL: never this rule's business (missing_ttl's)
+      j.verdict = warming_up ? "insufficient_data" : (rising ? "growing" : "bounded");
+      return j;
+    }
+    if (!watched_long) return j;
+    j.decisive = true;
+    j.verdict = rising ? "growing" : "bounded";
+    const CounterSum* counter = nullptr;
+    if (counters != nullptr) {
+      auto it = counters->find(w.entry->first);
+      if (it != counters->end()) counter = &it->second;
+    }
+    if (counter == nullptr) return j;  // no counter reported: no evidence
+    const double quiet = static_cast<double>(now - counter->changed_millis);
+    const double seen = static_cast<double>(now - counter->first_millis);
+    j.evidence.emplace_back("expired", counter->sum);
+    j.evidence.emplace_back("seconds_without_expiry", quiet / 1e3);
+    const bool stalled = quiet >= quiet_needed && seen >= quiet_needed;
+    j.condition = rising && stalled;
+    if (j.condition) j.verdict = "growing_ttl_not_expiring";
   } else if (has_ttl) {  // missing_ttl, and the state has one: never this rule's business
     j.decisive = true;
     j.verdict = warming_up ? "insufficient_data" : (rising ? "growing" : "bounded");
@@ -242,10 +406,16 @@ std::map<std::string, double> RuleEngine::Impl::Values(const CompiledRule& rule,
     values["level"] = j.level;
   }
   values["window_seconds"] = static_cast<double>(spec.window.count()) / 1e3;
-  if (spec.limit) values["limit"] = *spec.limit;
+  if (spec.type == RuleType::kForecast) {
+    values["horizon_seconds"] = static_cast<double>(spec.horizon.count()) / 1e3;
+    if (j.limit) values["limit"] = *j.limit;
+  } else if (spec.limit) {
+    values["limit"] = *spec.limit;
+  }
   if (j.seconds_to_limit) values["seconds_to_limit"] = *j.seconds_to_limit;
   if (j.ttl) values["ttl"] = *j.ttl;
   if (spec.type == RuleType::kMissingTtl && !j.ttl) values["ttl"] = 0;
+  for (const auto& [name, value] : j.evidence) values[name] = value;
   return values;
 }
 
@@ -276,9 +446,11 @@ void RuleEngine::Impl::EvaluateRule(size_t r, int64_t now, std::vector<AlertTran
   auto& alerts = active[r];
   const size_t first_transition = out->size();
 
+  CounterSums counters;
+  if (spec.type == RuleType::kTtlCleanupStalled) counters = SumCounters(rule, now);
   for (const Watch& w : watches[r]) {
     const bool confirm_restored = restored[r] > 0;
-    const Judgement j = Judge(rule, w, now, confirm_restored);
+    const Judgement j = Judge(rule, w, now, confirm_restored, &counters);
     if (!j.condition && !(confirm_restored && j.present)) continue;
     const std::map<std::string, double> values = Values(rule, j);
     Labels labels = AlertLabels(rule, w.entry->first, j, values);
@@ -400,8 +572,9 @@ RuleEngine::RuleEngine(std::vector<RuleSpec> specs) : impl_(std::make_unique<Imp
     rule.windowed = spec.type != RuleType::kThreshold;
     rule.horizon_millis =
         rule.windowed ? std::max<int64_t>(spec.window.count(), kStalenessMillis) : kStalenessMillis;
-    for (const auto& [name, text] : spec.labels)
+    for (const auto& [name, text] : spec.labels) {
       rule.labels.emplace_back(name, ParseOrLiteral(text));
+    }
     for (const auto& [name, text] : spec.annotations) {
       rule.annotations.emplace_back(name, ParseOrLiteral(text));
     }
@@ -417,11 +590,19 @@ RuleEngine::RuleEngine(std::vector<RuleSpec> specs) : impl_(std::make_unique<Imp
       Metric& ttl = m.metrics[rule.spec.ttl_series];
       ttl.retain_millis = std::max(ttl.retain_millis, rule.horizon_millis);
     }
+    if (rule.windowed && !rule.spec.companion_series.empty()) {
+      Metric& companion = m.metrics[rule.spec.companion_series];
+      companion.retain_millis = std::max(companion.retain_millis, rule.horizon_millis);
+      if (rule.spec.type == RuleType::kAppendOnly) companion.companion_rules.push_back(r);
+    }
   }
   // Pointers into `metrics` are stable from here on: no metric is added after construction.
   for (CompiledRule& rule : m.rules) {
-    if (!rule.windowed || rule.spec.ttl_series.empty()) continue;
-    rule.ttl_metric = &m.metrics.at(rule.spec.ttl_series);
+    if (!rule.windowed) continue;
+    if (!rule.spec.ttl_series.empty()) rule.ttl_metric = &m.metrics.at(rule.spec.ttl_series);
+    if (!rule.spec.companion_series.empty()) {
+      rule.companion_metric = &m.metrics.at(rule.spec.companion_series);
+    }
   }
   m.watches.resize(m.rules.size());
   m.active.resize(m.rules.size());
@@ -448,10 +629,13 @@ void RuleEngine::Observe(const Sample& sample) {
   Series& s = it->second;
   if (inserted) {
     s.first_millis = sample.t_millis;
+    s.changed_millis = sample.t_millis;
     impl_->Attach(metric, &*it, /*create_windows=*/true);
   } else if (sample.t_millis <= s.latest_millis) {
     ++impl_->ignored_out_of_order;
     return;
+  } else if (sample.value != s.latest) {
+    s.changed_millis = sample.t_millis;
   }
   s.latest = sample.value;
   s.latest_millis = sample.t_millis;
@@ -485,9 +669,14 @@ std::vector<StateVerdict> RuleEngine::Verdicts(int64_t now_millis) const {
   std::map<std::pair<std::string, Labels>, StateVerdict> by_series;
   for (size_t r = 0; r < impl_->rules.size(); ++r) {
     const CompiledRule& rule = impl_->rules[r];
-    if (!rule.windowed) continue;
+    // Forecasts judge resources (disk, time, memory), not states.
+    if (!rule.windowed || rule.spec.type == RuleType::kForecast) continue;
+    CounterSums counters;
+    if (rule.spec.type == RuleType::kTtlCleanupStalled) {
+      counters = impl_->SumCounters(rule, now_millis);
+    }
     for (const Watch& w : impl_->watches[r]) {
-      const Judgement j = impl_->Judge(rule, w, now_millis, /*full=*/true);
+      const Judgement j = impl_->Judge(rule, w, now_millis, /*full=*/true, &counters);
       auto [it, inserted] = by_series.try_emplace({rule.spec.series, w.entry->first});
       StateVerdict& v = it->second;
       if (!inserted && VerdictRank(j.verdict) <= VerdictRank(v.verdict)) continue;

@@ -176,6 +176,67 @@ receivers:
   EXPECT_EQ(c->receivers[0].repeat_interval, std::chrono::hours(1));
 }
 
+TEST(ConfigTest, EvidenceAndForecastRules) {
+  auto c = ParseConfig(R"(
+rules:
+  - alert: Stalled
+    type: ttl_cleanup_stalled
+  - alert: AppendOnly
+    type: append_only
+    flat_tolerance: 0.1
+  - alert: DiskSoonFull
+    type: forecast
+    series: statewatch_filesystem_avail_bytes
+    op: '<='
+    limit: 10GiB
+    window: 6h
+    horizon: 4h
+  - alert: Timeout
+    type: forecast
+    series: statewatch_checkpoint_duration_seconds
+    op: '>='
+    companion_series: statewatch_checkpoint_timeout_seconds
+    companion_ignoring: [operator]
+)",
+                       "statewatch.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->rules.size(), 4u);
+  // The evidence rules come with their natural pair of series.
+  EXPECT_EQ(c->rules[0].type, rules::RuleType::kTtlCleanupStalled);
+  EXPECT_EQ(c->rules[0].series, "statewatch_state_keys");
+  EXPECT_EQ(c->rules[0].companion_series, "statewatch_state_expired_total");
+  EXPECT_EQ(c->rules[0].companion_ignoring, std::vector<std::string>{"cleanup"});
+  EXPECT_EQ(c->rules[1].series, "statewatch_checkpoint_full_size_bytes");
+  EXPECT_EQ(c->rules[1].companion_series, "statewatch_checkpoint_delta_size_bytes");
+  EXPECT_DOUBLE_EQ(c->rules[1].flat_tolerance, 0.1);
+  EXPECT_EQ(c->rules[2].type, rules::RuleType::kForecast);
+  EXPECT_EQ(c->rules[2].op, rules::CompareOp::kLessEqual);
+  EXPECT_DOUBLE_EQ(c->rules[2].limit.value(), 10.0 * 1024 * 1024 * 1024);
+  EXPECT_EQ(c->rules[2].horizon, std::chrono::hours(4));
+  EXPECT_EQ(c->rules[3].companion_ignoring, std::vector<std::string>{"operator"});
+
+  // A forecast without a limit, and a list that is not one, are named with their place.
+  auto no_limit = ParseConfig(R"(rules:
+  - alert: F
+    type: forecast
+    series: x
+)",
+                              "f.yaml");
+  ASSERT_FALSE(no_limit.ok());
+  EXPECT_NE(no_limit.status().message().find("f.yaml:2:5"), std::string::npos)
+      << no_limit.status().message();
+  EXPECT_NE(no_limit.status().message().find("a forecast needs a limit"), std::string::npos);
+  auto bad_list = ParseConfig(R"(rules:
+  - alert: S
+    type: ttl_cleanup_stalled
+    companion_ignoring: cleanup
+)",
+                              "g.yaml");
+  ASSERT_FALSE(bad_list.ok());
+  EXPECT_NE(bad_list.status().message().find("g.yaml:4:25"), std::string::npos)
+      << bad_list.status().message();
+}
+
 TEST(ConfigTest, WithoutARulesSectionTheBuiltInRulesApply) {
   auto defaults = ParseConfig("global:\n  scrape_interval: 5s\n", "a.yaml");
   ASSERT_TRUE(defaults.ok());

@@ -77,6 +77,28 @@ TEST(RuleTest, EachInvalidFieldIsNamedWithTheRule) {
   r = Valid();
   r.matchers = {{"9", "x"}};
   EXPECT_NE(Error(r).find("matchers:"), std::string::npos);
+
+  r = Valid();
+  r.type = RuleType::kTtlCleanupStalled;
+  EXPECT_NE(Error(r).find("companion_series: a ttl_cleanup_stalled rule needs"),
+            std::string::npos);
+  r.type = RuleType::kAppendOnly;
+  EXPECT_NE(Error(r).find("companion_series: an append_only rule needs"), std::string::npos);
+  r.companion_series = "statewatch_checkpoint_delta_size_bytes";
+  r.flat_tolerance = -1;
+  EXPECT_NE(Error(r).find("flat_tolerance:"), std::string::npos);
+
+  r = Valid();
+  r.type = RuleType::kForecast;
+  EXPECT_NE(Error(r).find("limit: a forecast needs a limit"), std::string::npos);
+  r.limit = 0;
+  r.horizon = std::chrono::milliseconds(0);
+  EXPECT_NE(Error(r).find("horizon: must be > 0"), std::string::npos);
+  r.horizon = std::chrono::hours(1);
+  r.op = CompareOp::kEqual;
+  EXPECT_NE(Error(r).find("op: a forecast approaches"), std::string::npos);
+  r.op = CompareOp::kLessEqual;
+  EXPECT_TRUE(ValidateRule(r).ok());
 }
 
 TEST(RuleTest, TemplatesAreCheckedForSyntaxAndVariables) {
@@ -132,7 +154,7 @@ TEST(RuleTest, CompareDropsNaN) {
 
 TEST(RuleTest, DefaultRulesAreValidAndAsDocumented) {
   const std::vector<RuleSpec> rules = DefaultRules();
-  ASSERT_EQ(rules.size(), 8u);
+  ASSERT_EQ(rules.size(), 13u);
   std::set<std::string> names;
   for (const RuleSpec& r : rules) {
     EXPECT_TRUE(ValidateRule(r).ok()) << ValidateRule(r).ToString();
@@ -144,7 +166,7 @@ TEST(RuleTest, DefaultRulesAreValidAndAsDocumented) {
     EXPECT_EQ(r.labels[0].first, "severity");
     EXPECT_TRUE(r.labels[0].second == "warning" || r.labels[0].second == "critical");
   }
-  EXPECT_EQ(names.size(), 8u);
+  EXPECT_EQ(names.size(), 13u);
 
   auto find = [&](const std::string& name) -> const RuleSpec& {
     for (const RuleSpec& r : rules)
@@ -171,6 +193,21 @@ TEST(RuleTest, DefaultRulesAreValidAndAsDocumented) {
   EXPECT_EQ(find("WriteStallsActive").for_duration, std::chrono::minutes(5));
   EXPECT_EQ(find("CompactionBacklogHigh").threshold, 32.0 * 1024 * 1024 * 1024);
   EXPECT_EQ(find("CheckpointDurationHigh").threshold, 300);
+  const RuleSpec& stalled = find("TtlCleanupNotRunning");
+  EXPECT_EQ(stalled.type, RuleType::kTtlCleanupStalled);
+  EXPECT_EQ(stalled.companion_series, "statewatch_state_expired_total");
+  EXPECT_EQ(stalled.companion_ignoring, std::vector<std::string>{"cleanup"});
+  EXPECT_EQ(find("CheckpointGrowsAppendOnly").companion_series,
+            "statewatch_checkpoint_delta_size_bytes");
+  const RuleSpec& disk = find("DiskWillFillUp");
+  EXPECT_EQ(disk.type, RuleType::kForecast);
+  EXPECT_EQ(disk.op, CompareOp::kLessEqual);
+  EXPECT_EQ(disk.limit, 0.0);
+  EXPECT_EQ(disk.horizon, std::chrono::hours(24));
+  EXPECT_EQ(find("CheckpointWillTimeOut").companion_series,
+            "statewatch_checkpoint_timeout_seconds");
+  EXPECT_EQ(find("MemoryBudgetWillBeExceeded").companion_series,
+            "statewatch_rocksdb_memory_budget_bytes");
   EXPECT_EQ(find("CheckpointDurationHigh").for_duration, std::chrono::minutes(15));
 }
 

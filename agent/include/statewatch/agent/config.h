@@ -13,13 +13,15 @@
 //     downsample_resolution: 5m    # default 5m
 //   sources:
 //     - name: cdc                  # required, unique; the `source` label
-//       type: rocksdb_dir          # a registered collector type (statewatch check-config lists
-//       them) job: cdc                   # default: the name interval: 30s              # default:
-//       global.scrape_interval options:                   # per type; checked by the collector
+//       type: rocksdb_dir          # a registered collector type (check-config lists them)
+//       job: cdc                   # default: the name
+//       interval: 30s              # default: global.scrape_interval
+//       options:                   # per type; checked by the collector
 //         path: /var/lib/job/state
 //   rules:                         # absent: the built-in rules; []: none
 //     - alert: StateGrowingWithoutBound
-//       type: trend                # trend | threshold | missing_ttl
+//       type: trend                # trend | threshold | missing_ttl | ttl_cleanup_stalled |
+//                                  #   append_only | forecast (rules/rule.h says what each does)
 //       series: statewatch_state_keys
 //       matchers: {job: cdc}       # equality matchers on labels
 //       window: 24h                # trend, missing_ttl
@@ -30,6 +32,10 @@
 //       op: '<'                    # threshold: < <= > >= == !=
 //       threshold: 0.9
 //       ttl_series: statewatch_state_ttl_seconds
+//       companion_series: statewatch_state_expired_total  # ttl_cleanup_stalled, append_only,
+//       companion_ignoring: [cleanup]                      #   forecast (the limit's series)
+//       flat_tolerance: 0.25       # append_only
+//       horizon: 24h               # forecast: how far ahead the line may reach the limit
 //       for: 1h
 //       keep_firing_for: 0s
 //       labels: {severity: warning}

@@ -65,7 +65,9 @@ struct StateVerdict {
   // "bounded":           judged, and not rising (slope ≤ 0, r² below the rule's, or under floor);
   // "growing":           rising (with a TTL, after its warm-up, for a missing_ttl rule; any
   //                      rising series for a trend rule);
-  // "growing_without_ttl": rising with no TTL reading (0 or absent), from a missing_ttl rule.
+  // "growing_without_ttl": rising with no TTL reading (0 or absent), from a missing_ttl rule;
+  // "growing_ttl_not_expiring": rising with a TTL while its expired counter has not moved for
+  //                      a TTL plus a window, from a ttl_cleanup_stalled rule.
   std::string verdict;
   std::string rule;  // the rule that produced the verdict
 };
@@ -93,7 +95,8 @@ class RuleEngine {
 
   // One verdict per series watched by a trend or missing_ttl rule, sorted by series then
   // labels. A series watched by several rules gets the most severe verdict among them
-  // (growing_without_ttl > growing > bounded > insufficient_data; the first rule on a tie).
+  // (growing_without_ttl = growing_ttl_not_expiring > growing > bounded > insufficient_data;
+  // the first rule on a tie). Forecast rules give no verdicts.
   std::vector<StateVerdict> Verdicts(int64_t now_millis) const;
 
   // Re-installs a pending or firing alert from before a restart (alert.rule names the rule,
