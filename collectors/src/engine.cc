@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "filesystem.h"
 #include "statewatch/collectors/collector_options.h"
 #include "statewatch/collectors/registry.h"
 
@@ -71,6 +72,18 @@ Status EngineCollector::Collect(int64_t now, std::vector<rules::Sample>* out) {
   }
   out->push_back(MakeSample("statewatch_rocksdb_delayed_write_rate_bytes", base, now,
                             static_cast<double>(r.actual_delayed_write_rate)));
+  // What the cache cannot evict: pinned entries, and memtables unless the WriteBufferManager
+  // charges them to the cache (with a memory budget), where they are pinned entries already.
+  const bool memtables_in_cache = r.memory_budget_bytes > 0;
+  out->push_back(
+      MakeSample("statewatch_rocksdb_pinned_memory_bytes", base, now,
+                 static_cast<double>(r.block_cache_pinned_usage +
+                                     (memtables_in_cache ? 0 : r.cur_size_all_mem_tables))));
+  if (r.memory_budget_bytes > 0) {
+    out->push_back(MakeSample("statewatch_rocksdb_memory_budget_bytes", base, now,
+                              static_cast<double>(r.memory_budget_bytes)));
+  }
+  internal::AppendFilesystemSamples(r.path, base, now, out);
   double ratio = 0;
   if (have_previous_ &&
       RatioFromCounterDeltas(previous_hits_, previous_misses_, r.block_cache_hit_total,

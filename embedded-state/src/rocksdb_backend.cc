@@ -249,6 +249,7 @@ Status RocksDbKeyedStateBackend::AddBackendStats(BackendStats* stats) {
   }
   r.block_cache_capacity = shared_.block_cache->GetCapacity();
   r.block_cache_usage = shared_.block_cache->GetUsage();
+  r.block_cache_pinned_usage = shared_.block_cache->GetPinnedUsage();
   if (shared_.statistics != nullptr) {
     r.block_cache_hit_total = shared_.statistics->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
     r.block_cache_miss_total = shared_.statistics->getTickerCount(rocksdb::BLOCK_CACHE_MISS);

@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <chrono>
@@ -100,6 +101,45 @@ TEST(EngineCollectorTest, RocksDbPropertiesAndHitRatioFromDeltas) {
   ASSERT_TRUE(ratio.has_value());
   EXPECT_GT(*ratio, 0.5);
   EXPECT_LE(*ratio, 1.0);
+}
+
+TEST(EngineCollectorTest, PinnedMemoryBudgetAndTheFilesystem) {
+  for (const size_t budget : {size_t{0}, size_t{64} << 20}) {
+    SCOPED_TRACE(budget);
+    ManualClock clock(1'000'000);
+    TempDir dir;
+    BackendOptions options = TestOptions("rocksdb", &clock, dir);
+    options.rocksdb.memory_budget_bytes = budget;
+    auto backend = MakeBackend(options);
+    auto* v = *backend->GetValueState(ValueStateDescriptor<std::string>("v"));
+    for (int64_t k = 0; k < 5000; ++k) {  // left in the memtable: not flushed
+      ASSERT_SW_OK(backend->SetCurrentKey(k));
+      ASSERT_SW_OK(v->Update(std::string(100, 'x')));
+    }
+    EngineCollector collector("job", backend.get());
+    std::vector<rules::Sample> samples;
+    ASSERT_SW_OK(collector.Collect(1, &samples));
+    const double memtable =
+        Find(samples, "statewatch_rocksdb_memtable_bytes", {{"cf", "v"}}).value();
+    ASSERT_GT(memtable, 500'000);
+    const double pinned = Find(samples, "statewatch_rocksdb_pinned_memory_bytes", {}).value();
+    // Without a budget the memtables are added; with one they are the WriteBufferManager's
+    // pinned reservations in the cache (taken in whole cache entries, so at least as much).
+    EXPECT_GE(pinned, memtable);
+    EXPECT_EQ(Find(samples, "statewatch_rocksdb_memory_budget_bytes", {}),
+              budget == 0 ? std::nullopt : std::optional<double>(static_cast<double>(budget)));
+
+    struct statvfs fs {};
+    ASSERT_EQ(::statvfs(options.rocksdb.local_directory.c_str(), &fs), 0);
+    const auto size = Find(samples, "statewatch_filesystem_size_bytes",
+                           {{"path", options.rocksdb.local_directory}});
+    ASSERT_TRUE(size.has_value());
+    EXPECT_EQ(*size, static_cast<double>(fs.f_blocks) * static_cast<double>(fs.f_frsize));
+    const auto avail = Find(samples, "statewatch_filesystem_avail_bytes", {});
+    ASSERT_TRUE(avail.has_value());
+    EXPECT_GT(*avail, 0);
+    EXPECT_LE(*avail, *size);
+  }
 }
 
 TEST(EngineCollectorTest, CheckpointStatsBecomeCheckpointSignals) {

@@ -18,7 +18,12 @@
 // Per RocksDB backend (labels job, source):
 //   statewatch_rocksdb_delayed_write_rate_bytes, statewatch_rocksdb_block_cache_hit_ratio (from
 //   ticker deltas since the previous collection; absent on the first one and when the interval
-//   had no block-cache lookups)
+//   had no block-cache lookups),
+//   statewatch_rocksdb_pinned_memory_bytes (what the block cache cannot evict: its pinned
+//   entries — index/filter blocks, blocks held by iterators, the WriteBufferManager's memtable
+//   reservations under a memory budget — plus memtables when no budget charges them to the
+//   cache), statewatch_rocksdb_memory_budget_bytes (only with a budget), and
+//   statewatch_filesystem_avail_bytes / _size_bytes of the working directory (label path)
 //
 // Thread-safety: as KeyedStateBackend::CollectStats — with the heap backend, call Collect on the
 // task thread that drives the backend (or while it is paused).
