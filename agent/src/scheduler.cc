@@ -33,7 +33,8 @@ struct Scheduler::Impl {
         delivery(asio::make_strand(io)),
         evaluation_timer(evaluation),
         delivery_timer(delivery),
-        retention_timer(evaluation) {}
+        retention_timer(evaluation),
+        heartbeat_timer(evaluation) {}
 
   struct SourceTimer {
     std::string name;
@@ -53,6 +54,8 @@ struct Scheduler::Impl {
   asio::steady_timer evaluation_timer;
   asio::steady_timer delivery_timer;
   asio::steady_timer retention_timer;
+  asio::steady_timer heartbeat_timer;
+  Hooks hooks;
   std::vector<std::shared_ptr<SourceTimer>> sources;  // touched only on the io thread via post
   std::atomic<bool> stopping{false};
 
@@ -72,6 +75,7 @@ struct Scheduler::Impl {
       if (ec || stopping) return;
       // Fixed rate: the next run is due one interval after this one was, not after it ended.
       (void)agent->CollectSource(s->name);  // failures are logged and exported by the agent
+      if (hooks.after_collection) hooks.after_collection();
       const auto next = s->timer.expiry() + s->interval;
       s->timer.expires_at(std::max(next, asio::steady_timer::clock_type::now()));
       WaitSource(s);
@@ -125,8 +129,18 @@ struct Scheduler::Impl {
     });
   }
 
+  void WaitHeartbeat() {
+    heartbeat_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      hooks.heartbeat();
+      heartbeat_timer.expires_at(heartbeat_timer.expiry() + hooks.heartbeat_interval);
+      WaitHeartbeat();
+    });
+  }
+
   void Stop() {
     if (stopping.exchange(true)) return;
+    if (hooks.stopping) hooks.stopping();
     spdlog::info("shutting down: finishing the cycles in progress");
     CancelAll();
   }
@@ -141,6 +155,7 @@ struct Scheduler::Impl {
     asio::post(evaluation, [this] {
       evaluation_timer.cancel();
       retention_timer.cancel();
+      heartbeat_timer.cancel();
     });
     asio::post(delivery, [this] { delivery_timer.cancel(); });
   }
@@ -150,7 +165,9 @@ struct Scheduler::Impl {
       if (ec) return;
       if (signal == SIGHUP) {
         spdlog::info("SIGHUP: reloading the config");
+        if (hooks.reloading) hooks.reloading();
         (void)agent->Reload();  // on error the agent keeps the old config and says why
+        if (hooks.reloaded) hooks.reloaded();
         WaitSignal();
         return;
       }
@@ -186,6 +203,11 @@ void Scheduler::Run(bool handle_signals) {
   asio::post(m.delivery, [&m] { m.DeliverNow(); });  // what an earlier run left in the outbox
   m.retention_timer.expires_after(std::chrono::seconds(0));
   m.WaitRetention();
+  if (m.hooks.heartbeat && m.hooks.heartbeat_interval.count() > 0) {
+    m.hooks.heartbeat();  // at once: the first watchdog deadline runs from the start
+    m.heartbeat_timer.expires_after(m.hooks.heartbeat_interval);
+    m.WaitHeartbeat();
+  }
   if (m.stopping) m.CancelAll();  // Shutdown() came before Run()
 
   std::vector<std::thread> helpers;
@@ -197,6 +219,10 @@ void Scheduler::Run(bool handle_signals) {
 
 void Scheduler::Shutdown() {
   impl_->Stop();
+}
+
+void Scheduler::SetHooks(Hooks hooks) {
+  impl_->hooks = std::move(hooks);
 }
 
 }  // namespace statewatch::agent

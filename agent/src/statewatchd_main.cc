@@ -8,6 +8,36 @@
 #include "statewatch/agent/agent.h"
 #include "statewatch/agent/http_api.h"
 #include "statewatch/agent/scheduler.h"
+#include "statewatch/agent/systemd_notify.h"
+
+namespace {
+
+// One line for `systemctl status`.
+std::string StatusLine(const statewatch::agent::Agent& a) {
+  const statewatch::agent::Config c = a.config();
+  return "watching " + std::to_string(c.sources.size()) + " sources with " +
+         std::to_string(c.rules.size()) + " rules";
+}
+
+// READY=1 once every source was collected once (as /-/ready), heartbeats for WatchdogSec=,
+// RELOADING=1/READY=1 around SIGHUP, STOPPING=1 at shutdown.
+statewatch::agent::Scheduler::Hooks SystemdHooks(statewatch::agent::Agent& a,
+                                                 statewatch::agent::SystemdNotifier& systemd) {
+  statewatch::agent::Scheduler::Hooks hooks;
+  hooks.after_collection = [&a, &systemd] {
+    if (a.ready()) systemd.Ready(StatusLine(a));
+  };
+  hooks.reloading = [&systemd] { systemd.Reloading(); };
+  hooks.reloaded = [&a, &systemd] { systemd.Reloaded(StatusLine(a)); };
+  hooks.stopping = [&systemd] { systemd.Stopping(); };
+  if (std::optional<std::chrono::microseconds> every = systemd.WatchdogInterval()) {
+    hooks.heartbeat_interval = *every;
+    hooks.heartbeat = [&systemd] { systemd.Watchdog(); };
+  }
+  return hooks;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace statewatch;
@@ -45,6 +75,8 @@ int main(int argc, char** argv) {
   // Signals are handled by the scheduler's signal_set; construct it before anything else can
   // receive SIGTERM with the default (killing) action.
   agent::Scheduler scheduler(&a);
+  agent::SystemdNotifier systemd;
+  if (systemd.enabled()) scheduler.SetHooks(SystemdHooks(a, systemd));
   agent::HttpApi http(&a);
   if (Status s = http.Start(options.listen_address); !s.ok()) {
     spdlog::critical("{}", s.ToString());

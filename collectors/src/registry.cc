@@ -4,6 +4,7 @@
 
 #include "statewatch/collectors/checkpoint_dir.h"
 #include "statewatch/collectors/engine.h"
+#include "statewatch/collectors/filesystem.h"
 #include "statewatch/collectors/flink_rest.h"
 #include "statewatch/collectors/prometheus.h"
 #include "statewatch/collectors/rocksdb_dir.h"
@@ -54,6 +55,7 @@ Status RegisterBuiltinCollectors(CollectorRegistry& registry) {
   SW_RETURN_IF_ERROR(RegisterCheckpointDirCollector(registry));
   SW_RETURN_IF_ERROR(RegisterPrometheusCollector(registry));
   SW_RETURN_IF_ERROR(RegisterFlinkRestCollector(registry));
+  SW_RETURN_IF_ERROR(RegisterFilesystemCollector(registry));
   return Status::OK();
 }
 

@@ -28,8 +28,8 @@ CollectorParams Params(std::string source, std::map<std::string, std::string> op
 
 TEST(CollectorRegistryTest, BuiltinTypesAreSorted) {
   EXPECT_EQ(BuiltinCollectors().Types(),
-            (std::vector<std::string>{"checkpoint_dir", "engine", "flink_rest", "prometheus",
-                                      "rocksdb_dir"}));
+            (std::vector<std::string>{"checkpoint_dir", "engine", "filesystem", "flink_rest",
+                                      "prometheus", "rocksdb_dir"}));
   EXPECT_FALSE(BuiltinCollectors().Description("rocksdb_dir").empty());
   EXPECT_TRUE(BuiltinCollectors().Description("nope").empty());
 }
@@ -40,7 +40,7 @@ TEST(CollectorRegistryTest, UnknownTypeNamesSourceAndKnownTypes) {
   EXPECT_TRUE(c.status().IsInvalidArgument());
   EXPECT_EQ(c.status().message(),
             "source 'orders-db': unknown collector type 'rocksdb' (known: checkpoint_dir, engine, "
-            "flink_rest, prometheus, rocksdb_dir)");
+            "filesystem, flink_rest, prometheus, rocksdb_dir)");
 }
 
 TEST(CollectorRegistryTest, UnknownOptionNamesSourceAndOption) {

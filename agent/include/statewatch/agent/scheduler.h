@@ -11,6 +11,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 
 #include "statewatch/agent/agent.h"
@@ -19,6 +21,19 @@ namespace statewatch::agent {
 
 class Scheduler {
  public:
+  // What a service manager wants to hear (systemd_notify.h). Every member may be empty; set
+  // them before Run.
+  struct Hooks {
+    std::function<void()> after_collection;  // after each source's cycle, on its strand
+    std::function<void()> reloading;         // SIGHUP received, before the reload
+    std::function<void()> reloaded;          // after it, whether it succeeded or not
+    std::function<void()> stopping;          // once, when shutdown begins
+    // Called every heartbeat_interval on the evaluation strand: when rule evaluation wedges,
+    // the heartbeats stop (a watchdog's cue).
+    std::chrono::microseconds heartbeat_interval{0};
+    std::function<void()> heartbeat;
+  };
+
   explicit Scheduler(Agent* agent, int threads = 2);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
@@ -28,6 +43,7 @@ class Scheduler {
   // in-flight cycle has finished.
   void Run(bool handle_signals);
   void Shutdown();
+  void SetHooks(Hooks hooks);
 
  private:
   struct Impl;

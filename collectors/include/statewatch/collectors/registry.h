@@ -72,8 +72,8 @@ class CollectorRegistry {
 // Registers every built-in collector type into `registry` (for a daemon that adds its own).
 Status RegisterBuiltinCollectors(CollectorRegistry& registry);
 
-// The built-in collectors: "checkpoint_dir", "engine", "flink_rest", "prometheus",
-// "rocksdb_dir". Built once, on first use.
+// The built-in collectors: "checkpoint_dir", "engine", "filesystem", "flink_rest",
+// "prometheus", "rocksdb_dir". Built once, on first use.
 const CollectorRegistry& BuiltinCollectors();
 
 }  // namespace statewatch::collectors
