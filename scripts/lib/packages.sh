@@ -27,13 +27,16 @@ STATEWATCH_BUILD_PACKAGES=(
   libsystemd-dev
   libbenchmark-dev
   clang-format
+  dpkg-dev
 )
 
-# Real servers and tools the integration tests talk to (prometheus, alertmanager, ldb).
+# Real servers and tools the integration tests talk to (prometheus and promtool, alertmanager,
+# ldb, systemd-analyze for the unit checks).
 STATEWATCH_TEST_PEER_PACKAGES=(
   prometheus
   prometheus-alertmanager
   rocksdb-tools
+  systemd
 )
 
 STATEWATCH_PACKAGES=("${STATEWATCH_BUILD_PACKAGES[@]}" "${STATEWATCH_TEST_PEER_PACKAGES[@]}")
