@@ -9,6 +9,7 @@
 
 #include "statewatch/agent/webhook_payload.h"
 #include "statewatch/storage/labels_text.h"
+#include "web_assets.h"
 
 namespace statewatch::agent {
 namespace {
@@ -179,6 +180,19 @@ void HttpApi::Stop() {
 
 void HttpApi::Routes() {
   httplib::Server& s = *server_;
+  // The status page and its static files, compiled in (web_assets.h).
+  auto asset = [](const httplib::Request& req, httplib::Response& res) {
+    const internal::WebAsset* a = internal::FindWebAsset(req.path);
+    if (a == nullptr) {
+      res.status = 404;
+      return;
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(std::string(a->view()), internal::WebContentType(a->path));
+  };
+  s.Get("/", asset);
+  for (const internal::WebAsset& a : internal::WebAssets()) s.Get(a.path, asset);
+
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(agent_->MetricsText(), "text/plain; version=0.0.4; charset=utf-8");
   });

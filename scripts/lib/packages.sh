@@ -31,12 +31,13 @@ STATEWATCH_BUILD_PACKAGES=(
 )
 
 # Real servers and tools the integration tests talk to (prometheus and promtool, alertmanager,
-# ldb, systemd-analyze for the unit checks).
+# ldb, systemd-analyze for the unit checks, a headless browser for the status page).
 STATEWATCH_TEST_PEER_PACKAGES=(
   prometheus
   prometheus-alertmanager
   rocksdb-tools
   systemd
+  chromium
 )
 
 STATEWATCH_PACKAGES=("${STATEWATCH_BUILD_PACKAGES[@]}" "${STATEWATCH_TEST_PEER_PACKAGES[@]}")
