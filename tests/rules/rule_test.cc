@@ -80,8 +80,7 @@ TEST(RuleTest, EachInvalidFieldIsNamedWithTheRule) {
 
   r = Valid();
   r.type = RuleType::kTtlCleanupStalled;
-  EXPECT_NE(Error(r).find("companion_series: a ttl_cleanup_stalled rule needs"),
-            std::string::npos);
+  EXPECT_NE(Error(r).find("companion_series: a ttl_cleanup_stalled rule needs"), std::string::npos);
   r.type = RuleType::kAppendOnly;
   EXPECT_NE(Error(r).find("companion_series: an append_only rule needs"), std::string::npos);
   r.companion_series = "statewatch_checkpoint_delta_size_bytes";

@@ -61,10 +61,10 @@ struct RocksDbStats {
   uint64_t block_cache_capacity = 0;
   uint64_t block_cache_usage = 0;
   uint64_t block_cache_pinned_usage = 0;  // entries in use, which the cache cannot evict
-  uint64_t block_cache_hit_total = 0;   // ticker rocksdb.block.cache.hit
-  uint64_t block_cache_miss_total = 0;  // ticker rocksdb.block.cache.miss
-  uint64_t memtable_budget_bytes = 0;   // WriteBufferManager buffer size; 0 = no shared budget
-  uint64_t memory_budget_bytes = 0;     // cache + memtables cap; 0 = none
+  uint64_t block_cache_hit_total = 0;     // ticker rocksdb.block.cache.hit
+  uint64_t block_cache_miss_total = 0;    // ticker rocksdb.block.cache.miss
+  uint64_t memtable_budget_bytes = 0;     // WriteBufferManager buffer size; 0 = no shared budget
+  uint64_t memory_budget_bytes = 0;       // cache + memtables cap; 0 = none
   // Sums over column families.
   uint64_t estimate_num_keys = 0;
   uint64_t estimate_pending_compaction_bytes = 0;
