@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "statewatch/agent/duration.h"
+#include "statewatch/agent/secret_file.h"
 #include "statewatch/collectors/registry.h"
 #include "statewatch/state/backend_options.h"
 
@@ -330,8 +331,19 @@ class Reader {
       config.rules = rules::DefaultRules();
       return config;
     }
-    SW_RETURN_IF_ERROR(
-        CheckMap(root, "the top level", {"global", "storage", "sources", "rules", "receivers"}));
+    SW_RETURN_IF_ERROR(CheckMap(root, "the top level",
+                                {"global", "storage", "web", "sources", "rules", "receivers"}));
+    if (const YAML::Node web = root["web"]) {
+      SW_RETURN_IF_ERROR(CheckMap(web, "web", {"bearer_token_file"}));
+      if (web["bearer_token_file"]) {
+        SW_RETURN_IF_ERROR(String(web["bearer_token_file"], "web.bearer_token_file",
+                                  &config.web.bearer_token_file));
+        Result<std::string> token =
+            ReadSecretFile(config.web.bearer_token_file, "web.bearer_token_file");
+        if (!token.ok()) return Error(web["bearer_token_file"].Mark(), token.status().message());
+        config.web.bearer_token = *token;
+      }
+    }
     if (const YAML::Node global = root["global"]) {
       SW_RETURN_IF_ERROR(
           CheckMap(global, "global", {"scrape_interval", "evaluation_interval", "external_url"}));

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "statewatch/agent/secret_file.h"
 #include "statewatch/agent/webhook_payload.h"
 #include "statewatch/storage/labels_text.h"
 #include "web_assets.h"
@@ -178,6 +179,23 @@ void HttpApi::Stop() {
   }
 }
 
+bool HttpApi::Authorized(const httplib::Request& req, httplib::Response& res) const {
+  const std::string expected = agent_->config().web.bearer_token;
+  if (expected.empty()) return true;
+  const std::string header = req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  const bool presented = header.compare(0, kBearer.size(), kBearer) == 0;
+  if (presented && SecretEquals(header.substr(kBearer.size()), expected)) return true;
+  // Neither the expected nor the presented token goes to the log.
+  spdlog::warn("{} {} from {}: {}", req.method, req.path, req.remote_addr,
+               presented ? "wrong bearer token" : "no bearer token");
+  res.status = 401;
+  res.set_header("WWW-Authenticate", "Bearer realm=\"statewatchd\"");
+  res.set_content("Unauthorized: this endpoint needs the bearer token of web.bearer_token_file\n",
+                  "text/plain");
+  return false;
+}
+
 void HttpApi::Routes() {
   httplib::Server& s = *server_;
   // The status page and its static files, compiled in (web_assets.h).
@@ -207,7 +225,8 @@ void HttpApi::Routes() {
       res.set_content("Service Unavailable\n", "text/plain");
     }
   });
-  auto reload = [this](const httplib::Request&, httplib::Response& res) {
+  auto reload = [this](const httplib::Request& req, httplib::Response& res) {
+    if (!Authorized(req, res)) return;
     Status reloaded = agent_->Reload();
     if (reloaded.ok()) {
       res.set_content("", "text/plain");

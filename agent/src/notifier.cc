@@ -4,27 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 #include "statewatch/agent/hmac.h"
+#include "statewatch/agent/secret_file.h"
 #include "statewatch/agent/webhook_payload.h"
 
 namespace statewatch::agent {
-namespace {
-
-// The first line of a secret file, without trailing whitespace (files end with a newline).
-Result<std::string> ReadSecretFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path);
-  if (!in) return Status::IOError(what + ": cannot read " + path);
-  std::string line;
-  std::getline(in, line);
-  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-  if (line.empty()) return Status::InvalidArgument(what + ": " + path + " is empty");
-  return line;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<WebhookSender>> WebhookSender::Create(const ReceiverConfig& config) {
   std::unique_ptr<WebhookSender> sender(new WebhookSender(config));

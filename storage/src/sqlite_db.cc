@@ -1,10 +1,19 @@
 #include "sqlite_db.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 namespace statewatch::storage::internal {
+namespace {
+constexpr mode_t kFileMode = 0640;
+}  // namespace
 
 void Statement::BindDouble(int i, double v) {
   if (std::isnan(v)) {
@@ -148,6 +157,20 @@ Status Database::CheckAndMigrate(const StoreKind& kind) {
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const StoreKind& kind) {
   std::unique_ptr<Database> db(new Database(path, kind));
+  // The history and the outbox (alert texts, receiver names) are nobody else's business:
+  // create the file 0640 ourselves, whatever the umask, before SQLite would make it 0644.
+  // SQLite gives its -wal and -shm files the database file's mode.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kFileMode);
+  if (fd < 0) {
+    return Status::IOError(kind.name + std::string(" ") + path +
+                           ": creating: " + std::strerror(errno));
+  }
+  struct stat st {};
+  const bool fresh = ::fstat(fd, &st) == 0 && st.st_size == 0;
+  // A file we just created (or an empty one) gets exactly 0640; an existing database keeps the
+  // mode its owner chose.
+  if (fresh) (void)::fchmod(fd, kFileMode);
+  ::close(fd);
   const int rc =
       sqlite3_open_v2(path.c_str(), &db->db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

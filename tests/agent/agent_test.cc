@@ -13,6 +13,7 @@
 #include "agent/webhook_receiver.h"
 #include "embedded-state/test_util.h"
 #include "statewatch/agent/http_api.h"
+#include "statewatch/agent/secret_file.h"
 
 namespace statewatch::agent {
 namespace {
@@ -22,6 +23,7 @@ using statewatch::testing::WebhookReceiver;
 using std::chrono::hours;
 using std::chrono::minutes;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int64_t kStart = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 constexpr auto kStep = minutes(5);
@@ -277,6 +279,59 @@ TEST_F(AgentTest, HttpApiServesMetricsStatesAlertsAndReload) {
   EXPECT_THAT(client.Get("/metrics")->body,
               HasSubstr("statewatch_config_last_reload_successful 1"));
   http.Stop();
+}
+
+TEST_F(AgentTest, ReloadNeedsTheBearerTokenWhenOneIsConfigured) {
+  std::ofstream(dir_.Sub("api-token")) << "s3cr3t-t0ken\n";
+  std::ofstream(dir_.Sub("statewatch.yaml"))
+      << "web:\n  bearer_token_file: " << dir_.Sub("api-token")
+      << "\nsources:\n  - name: app\n    type: engine\n";
+  std::unique_ptr<Agent> agent = MakeAgent();
+  ASSERT_NE(agent, nullptr);
+  HttpApi http(agent.get());
+  ASSERT_SW_OK(http.Start("127.0.0.1:0"));
+  httplib::Client client("127.0.0.1", http.port());
+
+  auto none = client.Post("/-/reload", "", "text/plain");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 401);
+  EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer realm=\"statewatchd\"");
+  EXPECT_THAT(none->body, Not(HasSubstr("s3cr3t")));
+  for (const char* wrong : {"Bearer s3cr3t-t0keN", "Bearer s3cr3t-t0ken2", "Bearer ",
+                            "Basic s3cr3t-t0ken", "s3cr3t-t0ken"}) {
+    auto r = client.Put("/-/reload", {{"Authorization", wrong}}, "", "text/plain");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401) << wrong;
+  }
+  auto right =
+      client.Post("/-/reload", {{"Authorization", "Bearer s3cr3t-t0ken"}}, "", "text/plain");
+  ASSERT_TRUE(right);
+  EXPECT_EQ(right->status, 200);
+  // Reads stay open.
+  EXPECT_EQ(client.Get("/metrics")->status, 200);
+  EXPECT_EQ(client.Get("/api/v1/states")->status, 200);
+  // A body over the limit is refused before any handler runs.
+  auto big = client.Post("/-/reload", {{"Authorization", "Bearer s3cr3t-t0ken"}},
+                         std::string(65 * 1024, 'x'), "text/plain");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  http.Stop();
+}
+
+TEST(SecretFileTest, ReadsTheFirstLineAndComparesInFull) {
+  statewatch::testing::TempDir dir;
+  std::ofstream(dir.Sub("t")) << "abc  \nsecond line\n";
+  EXPECT_EQ(ReadSecretFile(dir.Sub("t"), "token").value(), "abc");
+  std::ofstream(dir.Sub("empty")) << "\n";
+  EXPECT_TRUE(ReadSecretFile(dir.Sub("empty"), "token").status().IsInvalidArgument());
+  const Status missing = ReadSecretFile(dir.Sub("nope"), "web.bearer_token_file").status();
+  EXPECT_TRUE(missing.IsIOError());
+  EXPECT_THAT(missing.message(), HasSubstr("web.bearer_token_file: cannot read"));
+  EXPECT_TRUE(SecretEquals("abc", "abc"));
+  EXPECT_FALSE(SecretEquals("abd", "abc"));
+  EXPECT_FALSE(SecretEquals("ab", "abc"));
+  EXPECT_FALSE(SecretEquals("abcd", "abc"));
+  EXPECT_FALSE(SecretEquals("", ""));  // no token configured is never a match
 }
 
 }  // namespace

@@ -237,6 +237,23 @@ rules:
       << bad_list.status().message();
 }
 
+TEST(ConfigTest, WebBearerTokenComesFromAFileThatMustExist) {
+  statewatch::testing::TempDir dir;
+  std::ofstream(dir.Sub("token")) << "t0k3n\n";
+  auto c = ParseConfig("web:\n  bearer_token_file: " + dir.Sub("token") + "\n", "w.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->web.bearer_token, "t0k3n");
+  auto missing = ParseConfig("web:\n  bearer_token_file: " + dir.Sub("nope") + "\n", "w.yaml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("w.yaml:2:22"), std::string::npos)
+      << missing.status().message();
+  EXPECT_NE(missing.status().message().find(dir.Sub("nope")), std::string::npos);
+  auto unknown = ParseConfig("web:\n  token: x\n", "w.yaml");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("unknown key 'token'"), std::string::npos)
+      << unknown.status().message();
+}
+
 TEST(ConfigTest, WithoutARulesSectionTheBuiltInRulesApply) {
   auto defaults = ParseConfig("global:\n  scrape_interval: 5s\n", "a.yaml");
   ASSERT_TRUE(defaults.ok());

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <fstream>
@@ -81,6 +82,28 @@ TEST(SampleStoreTest, UsesWriteAheadLogging) {
   auto store = SampleStore::Open(path);
   ASSERT_TRUE(store.ok());
   EXPECT_EQ(JournalMode(path), "wal");
+}
+
+TEST(SampleStoreTest, FilesAreCreatedReadableByOwnerAndGroupOnly) {
+  TempDir dir;
+  const std::string path = dir.Sub("history.db");
+  const mode_t old_umask = ::umask(0);  // the most permissive umask: the mode must not follow it
+  auto store = SampleStore::Open(path);
+  ::umask(old_umask);
+  ASSERT_TRUE(store.ok());
+  ASSERT_SW_OK((*store)->Append({rules::Sample{"m", {}, 1, 1.0}}));
+  for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(file.c_str(), &st), 0) << file;
+    EXPECT_EQ(st.st_mode & 0777, 0640u) << file;
+  }
+  // An existing database keeps the mode its owner gave it.
+  store->reset();
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  ASSERT_TRUE(SampleStore::Open(path).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST(SampleStoreTest, RefusesANewerSchemaWithoutTouchingIt) {

@@ -40,6 +40,8 @@
 //       keep_firing_for: 0s
 //       labels: {severity: warning}
 //       annotations: {summary: 'State {{ $labels.state }} grows {{ $value | humanize }}/h'}
+//   web:
+//     bearer_token_file: /etc/statewatch/api-token  # /-/reload needs Authorization: Bearer …
 //   receivers:
 //     - name: ops                  # required, unique
 //       type: webhook              # Alertmanager webhook v4 JSON
@@ -86,6 +88,14 @@ struct ReceiverConfig {
   std::chrono::milliseconds repeat_interval = std::chrono::hours(4);
 };
 
+// The HTTP API's protection (`web:`).
+struct WebConfig {
+  // When set, /-/reload (POST, PUT) — every endpoint that changes something — requires
+  // `Authorization: Bearer <the file's first line>`; reads stay open. Empty: no token.
+  std::string bearer_token_file;
+  std::string bearer_token;  // read from the file at load; never logged
+};
+
 struct Config {
   std::chrono::milliseconds scrape_interval = std::chrono::seconds(15);
   std::chrono::milliseconds evaluation_interval = std::chrono::minutes(1);
@@ -96,6 +106,7 @@ struct Config {
   std::vector<SourceConfig> sources;
   std::vector<rules::RuleSpec> rules;  // the built-in rules unless the file has `rules:`
   std::vector<ReceiverConfig> receivers;
+  WebConfig web;
 };
 
 // InvalidArgument "FILE:LINE:COLUMN: message" for malformed YAML, a wrong type, an unknown key,

@@ -1,5 +1,6 @@
 // HttpApi: statewatchd's HTTP interface (cpp-httplib), shaped like Prometheus' own so its users
 // and tools feel at home:
+//   GET  /                   the status page (static files compiled in, web_assets.h)
 //   GET  /metrics            Prometheus text: the agent's own metrics and the collected signals
 //   GET  /-/healthy          200 while the process serves
 //   GET  /-/ready            200 once every source was collected once, else 503
@@ -13,6 +14,11 @@
 // JSON answers use Prometheus' envelope: {"status":"success","data":…} or
 // {"status":"error","errorType":"bad_data","error":"…"} with HTTP 400.
 //
+// With web.bearer_token_file configured, /-/reload answers 401 unless the request carries
+// `Authorization: Bearer <token>` (compared in constant time; neither token is logged). Reads
+// stay open: bind to loopback (the default) or firewall the port to keep them private. Request
+// bodies are capped at 64 KiB (413 above).
+//
 // Thread-safety: Start/Stop from one thread; requests are served on cpp-httplib's pool.
 #pragma once
 
@@ -24,7 +30,9 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace statewatch::agent {
 
@@ -43,6 +51,8 @@ class HttpApi {
 
  private:
   void Routes();
+  // True when the request may change something; else answers 401 and logs who asked.
+  bool Authorized(const httplib::Request& req, httplib::Response& res) const;
   Agent* agent_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
