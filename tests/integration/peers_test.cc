@@ -39,6 +39,15 @@ class PeersTest : public ::testing::Test {
         dir_.Sub("statewatchd.log"));
   }
 
+  // The start of a config: `interval` for collection and evaluation, and source orders-db
+  // (job cdc) on the test database; more sources may follow.
+  std::string WatchingTheDatabase(const std::string& interval) const {
+    return "global:\n  scrape_interval: " + interval + "\n  evaluation_interval: " + interval +
+           "\nsources:\n  - name: orders-db\n    type: rocksdb_dir\n    job: cdc\n"
+           "    options:\n      path: " +
+           dir_.Sub("db") + "\n";
+  }
+
   TempDir dir_;
 };
 
@@ -73,36 +82,25 @@ TEST_F(PeersTest, AlertReachesAlertmanagerAndResolvesThere) {
                                                        "        send_resolved: true\n");
   ASSERT_TRUE(am->WaitReady()) << am->process().Log();
 
-  auto daemon = StartDaemon(
-      "global:\n"
-      "  scrape_interval: 200ms\n"
-      "  evaluation_interval: 200ms\n"
-      "sources:\n"
-      "  - name: orders-db\n"
-      "    type: rocksdb_dir\n"
-      "    job: cdc\n"
-      "    options:\n"
-      "      path: " +
-          dir_.Sub("db") +
-          "\n"
-          "rules:\n"
-          "  - alert: OrdersPresent\n"
-          "    type: threshold\n"
-          "    series: statewatch_rocksdb_estimate_num_keys\n"
-          "    matchers: {cf: orders}\n"
-          "    op: '>'\n"
-          "    threshold: 0\n"
-          "    labels: {severity: warning}\n"
-          "    annotations:\n"
-          "      summary: 'column family {{ $labels.cf }} holds keys'\n"
-          "receivers:\n"
-          "  - name: am\n"
-          "    type: alertmanager\n"
-          "    url: " +
-          am->url() +
-          "\n"
-          "    repeat_interval: 2s\n",
-      FreeLoopbackPort());
+  auto daemon = StartDaemon(WatchingTheDatabase("200ms") +
+                                "rules:\n"
+                                "  - alert: OrdersPresent\n"
+                                "    type: threshold\n"
+                                "    series: statewatch_rocksdb_estimate_num_keys\n"
+                                "    matchers: {cf: orders}\n"
+                                "    op: '>'\n"
+                                "    threshold: 0\n"
+                                "    labels: {severity: warning}\n"
+                                "    annotations:\n"
+                                "      summary: 'column family {{ $labels.cf }} holds keys'\n"
+                                "receivers:\n"
+                                "  - name: am\n"
+                                "    type: alertmanager\n"
+                                "    url: " +
+                                am->url() +
+                                "\n"
+                                "    repeat_interval: 2s\n",
+                            FreeLoopbackPort());
 
   // Firing: Alertmanager holds the alert with our labels and annotations, active, with an
   // endsAt in the future (4 × the repeat interval), and has paged.
@@ -168,25 +166,14 @@ TEST_F(PeersTest, PrometheusScrapesTheDaemonAndTheDaemonScrapesPrometheus) {
                                                        std::to_string(daemon_port) + "']\n");
   ASSERT_TRUE(prom->WaitReady()) << prom->process().Log();
 
-  auto daemon = StartDaemon(
-      "global:\n"
-      "  scrape_interval: 500ms\n"
-      "  evaluation_interval: 500ms\n"
-      "sources:\n"
-      "  - name: orders-db\n"
-      "    type: rocksdb_dir\n"
-      "    job: cdc\n"
-      "    options:\n"
-      "      path: " +
-          dir_.Sub("db") +
-          "\n"
-          "  - name: prom\n"
-          "    type: prometheus\n"
-          "    job: monitoring\n"
-          "    options:\n"
-          "      url: " +
-          prom->url() + "/metrics\n",
-      daemon_port);
+  auto daemon = StartDaemon(WatchingTheDatabase("500ms") +
+                                "  - name: prom\n"
+                                "    type: prometheus\n"
+                                "    job: monitoring\n"
+                                "    options:\n"
+                                "      url: " +
+                                prom->url() + "/metrics\n",
+                            daemon_port);
 
   // Prometheus parses our exposition: the key estimate arrives with its labels, and the
   // scrape is healthy.
