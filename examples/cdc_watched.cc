@@ -11,8 +11,10 @@
 //
 // Usage: cdc_watched --config.file FILE [--storage.path DIR] [--web.listen-address H:P]
 //                    [--leaky] [--backend hashmap|rocksdb] [--speed SIM_SECONDS_PER_SECOND]
-//                    [--days N]
+//                    [--days N] [--hold]
 // SIGINT/SIGTERM stop it after the current tick (pending deliveries are attempted once more).
+// With --hold the API keeps serving the last collected state after the run until a signal
+// (tests scrape /metrics then; the log says "holding" when the run is over).
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -96,6 +98,8 @@ int main(int argc, char** argv) {
   app.add_option("--speed", speed, "simulated seconds per real second (0: as fast as possible)")
       ->capture_default_str();
   app.add_option("--days", days, "simulated days to run")->check(CLI::Range(1, 3650));
+  bool hold = false;
+  app.add_flag("--hold", hold, "after the run, keep serving the API until SIGINT/SIGTERM");
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_pattern("%H:%M:%S %^%l%$ %v");
@@ -177,6 +181,13 @@ int main(int argc, char** argv) {
       spdlog::critical("cdc_watched: day {}: {}", d, s.ToString());
       return 1;
     }
+  }
+  if (hold && !g_stop) {
+    (void)watcher->Deliver();
+    spdlog::info("holding at {}: serving {}/metrics until SIGINT/SIGTERM",
+                 SimTime(clock.NowMillis()), api);
+    // Nothing to do but wait for the signal; its handler only sets the flag.
+    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   http.Stop();
   (void)watcher->Deliver();
