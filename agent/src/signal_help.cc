@@ -32,6 +32,23 @@ constexpr std::pair<std::string_view, std::string_view> kHelp[] = {
     {"statewatch_checkpoints_completed_total", "Checkpoints completed since the job started."},
     {"statewatch_checkpoints_failed_total",
      "Checkpoints that failed or timed out since the job started."},
+    {"statewatch_checkpoint_timeout_seconds", "The job's configured checkpoint timeout."},
+    {"statewatch_checkpoint_shared_bytes",
+     "Bytes under the checkpoint root's shared/ (and taskowned/) directories."},
+    {"statewatch_checkpoint_retained", "Complete checkpoints present under the root."},
+    {"statewatch_checkpoint_incomplete",
+     "chk-N directories without _metadata (in progress, or left by a crash)."},
+    {"statewatch_checkpoint_latest_id", "N of the latest complete checkpoint chk-N."},
+    {"statewatch_checkpoint_last_completed_timestamp_seconds",
+     "When the latest complete checkpoint was finished (its _metadata's mtime)."},
+    {"statewatch_rocksdb_compaction_pending",
+     "1 when RocksDB reports compaction pending for the column family, else 0."},
+    {"statewatch_rocksdb_pinned_memory_bytes",
+     "Memory the block cache cannot evict: pinned blocks, plus memtables not charged to it."},
+    {"statewatch_rocksdb_memory_budget_bytes", "The backend's cache + memtable memory budget."},
+    {"statewatch_filesystem_avail_bytes",
+     "Bytes an unprivileged writer may still use on the filesystem holding the path."},
+    {"statewatch_filesystem_size_bytes", "Size of the filesystem holding the path."},
 };
 
 }  // namespace
