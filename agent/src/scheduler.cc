@@ -58,6 +58,7 @@ struct Scheduler::Impl {
   Hooks hooks;
   std::vector<std::shared_ptr<SourceTimer>> sources;  // touched only on the io thread via post
   std::atomic<bool> stopping{false};
+  bool catching_signals = false;
 
   void ArmSources() {
     for (auto& s : sources) s->timer.cancel();
@@ -192,9 +193,7 @@ Scheduler::~Scheduler() {
 void Scheduler::Run(bool handle_signals) {
   Impl& m = *impl_;
   if (handle_signals) {
-    m.signals.add(SIGTERM);
-    m.signals.add(SIGINT);
-    m.signals.add(SIGHUP);
+    CatchSignals();
     m.WaitSignal();
   }
   asio::post(m.io, [&m] { m.ArmSources(); });
@@ -215,6 +214,17 @@ void Scheduler::Run(bool handle_signals) {
   m.io.run();
   for (std::thread& t : helpers) t.join();
   spdlog::info("scheduler stopped");
+}
+
+void Scheduler::CatchSignals() {
+  Impl& m = *impl_;
+  if (m.catching_signals) return;
+  m.catching_signals = true;
+  // From here on the signals are queued for the signal_set instead of killing the process;
+  // Run() handles what arrived in between.
+  m.signals.add(SIGTERM);
+  m.signals.add(SIGINT);
+  m.signals.add(SIGHUP);
 }
 
 void Scheduler::Shutdown() {

@@ -1,6 +1,7 @@
 // statewatchd: the monitoring agent as a daemon. Flags follow Prometheus' own.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -58,6 +59,10 @@ int main(int argc, char** argv) {
   app.add_option("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
+  bool allow_root = false;
+  app.add_flag("--allow-root", allow_root,
+               "Run even as root (a monitoring agent needs no privileges; the package runs it as "
+               "user statewatch)");
   CLI11_PARSE(app, argc, argv);
 
   // One line per event on stderr; journald adds its own timestamps but plain runs need them.
@@ -66,6 +71,13 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
 
+  if (::geteuid() == 0 && !allow_root) {
+    spdlog::critical(
+        "refusing to run as root: statewatchd reads what it watches and writes only its "
+        "storage, so it needs no privileges. Run it as its own user (the package's unit runs it "
+        "as user statewatch), or pass --allow-root to run as root anyway");
+    return 1;
+  }
   Result<std::unique_ptr<agent::Agent>> created = agent::Agent::Create(options);
   if (!created.ok()) {
     spdlog::critical("{}", created.status().ToString());
@@ -75,6 +87,7 @@ int main(int argc, char** argv) {
   // Signals are handled by the scheduler's signal_set; construct it before anything else can
   // receive SIGTERM with the default (killing) action.
   agent::Scheduler scheduler(&a);
+  scheduler.CatchSignals();
   agent::SystemdNotifier systemd;
   if (systemd.enabled()) scheduler.SetHooks(SystemdHooks(a, systemd));
   agent::HttpApi http(&a);

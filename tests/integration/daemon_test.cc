@@ -67,7 +67,7 @@ class DaemonTest : public ::testing::Test {
   // Each start logs to its own file (`log`), so a restart's lines are its own.
   std::unique_ptr<ChildProcess> StartDaemon(const std::string& log = "statewatchd.log") {
     return std::make_unique<ChildProcess>(
-        std::vector<std::string>{STATEWATCHD_PATH, "--config.file=" + config(),
+        std::vector<std::string>{STATEWATCHD_PATH, "--allow-root", "--config.file=" + config(),
                                  "--storage.path=" + dir_.Sub("data"),
                                  "--web.listen-address=127.0.0.1:0", "--log.level=debug"},
         dir_.Sub(log));
@@ -172,7 +172,7 @@ TEST_F(DaemonTest, BadConfigExitsOneNamingFileLineAndColumn) {
                              "  - name: db\n"
                              "    type: rocksdb_dir\n"
                              "    intervall: 30s\n";
-  ChildProcess daemon({STATEWATCHD_PATH, "--config.file=" + config(),
+  ChildProcess daemon({STATEWATCHD_PATH, "--allow-root", "--config.file=" + config(),
                        "--storage.path=" + dir_.Sub("data"), "--web.listen-address=127.0.0.1:0"},
                       dir_.Sub("statewatchd.log"));
   EXPECT_EQ(daemon.Wait(), 1);
@@ -191,11 +191,40 @@ TEST_F(DaemonTest, BadConfigExitsOneNamingFileLineAndColumn) {
   EXPECT_THAT(good.Log(), HasSubstr("SUCCESS"));
 
   // A missing file is named too.
-  ChildProcess missing({STATEWATCHD_PATH, "--config.file=" + dir_.Sub("nope.yaml"),
+  ChildProcess missing({STATEWATCHD_PATH, "--allow-root", "--config.file=" + dir_.Sub("nope.yaml"),
                         "--storage.path=" + dir_.Sub("data")},
                        dir_.Sub("missing.log"));
   EXPECT_EQ(missing.Wait(), 1);
   EXPECT_THAT(missing.Log(), HasSubstr("nope.yaml"));
+}
+
+TEST_F(DaemonTest, RefusesRootUnlessToldAndRunsAsAnUnprivilegedUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to check what happens as root";
+  MakeDatabase(dir_.Sub("db"), 10);
+  WebhookReceiver receiver;
+  WriteConfig(receiver.url());
+  ChildProcess as_root({STATEWATCHD_PATH, "--config.file=" + config(),
+                        "--storage.path=" + dir_.Sub("data"), "--web.listen-address=127.0.0.1:0"},
+                       dir_.Sub("root.log"));
+  EXPECT_EQ(as_root.Wait(), 1);
+  EXPECT_THAT(as_root.Log(), HasSubstr("refusing to run as root"));
+  EXPECT_THAT(as_root.Log(), HasSubstr("--allow-root"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("data")));  // nothing created
+
+  // As nobody (the unit's own user stands in), no flag is needed. The test's files must be
+  // reachable by that user.
+  std::filesystem::permissions(dir_.path(), std::filesystem::perms::all);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.path())) {
+    std::filesystem::permissions(entry.path(), std::filesystem::perms::all);
+  }
+  // setpriv execs the daemon in its own place: no parent in between to take the signal.
+  ChildProcess as_nobody({"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                          STATEWATCHD_PATH, "--config.file=" + config(),
+                          "--storage.path=" + dir_.Sub("data"), "--web.listen-address=127.0.0.1:0"},
+                         dir_.Sub("nobody.log"));
+  ASSERT_GT(PortOf(as_nobody), 0) << as_nobody.Log();
+  as_nobody.Signal(SIGTERM);
+  EXPECT_EQ(as_nobody.Wait(), 0) << as_nobody.Log();
 }
 
 // The demo's job (scripts/demo) as fast as it runs: the leaky join state is named in an alert

@@ -32,10 +32,10 @@ class PeersTest : public ::testing::Test {
   std::unique_ptr<ChildProcess> StartDaemon(const std::string& yaml, int port) {
     std::ofstream(dir_.Sub("statewatch.yaml")) << yaml;
     return std::make_unique<ChildProcess>(
-        std::vector<std::string>{STATEWATCHD_PATH, "--config.file=" + dir_.Sub("statewatch.yaml"),
-                                 "--storage.path=" + dir_.Sub("data"),
-                                 "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                                 "--log.level=debug"},
+        std::vector<std::string>{
+            STATEWATCHD_PATH, "--allow-root", "--config.file=" + dir_.Sub("statewatch.yaml"),
+            "--storage.path=" + dir_.Sub("data"),
+            "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=debug"},
         dir_.Sub("statewatchd.log"));
   }
 

@@ -74,10 +74,11 @@ TEST(StatusPageTest, RendersStatesSparklinesAlertsAndSourcesInChromium) {
          "    ttl_series: statewatch_rocksdb_ttl_compaction_filter\n"
          "    matchers: {cf: orders}\n";
   const int port = FreeLoopbackPort();
-  ChildProcess daemon({STATEWATCHD_PATH, "--config.file=" + dir.Sub("statewatch.yaml"),
-                       "--storage.path=" + dir.Sub("data"),
-                       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-                      dir.Sub("statewatchd.log"));
+  ChildProcess daemon(
+      {STATEWATCHD_PATH, "--allow-root", "--config.file=" + dir.Sub("statewatch.yaml"),
+       "--storage.path=" + dir.Sub("data"),
+       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+      dir.Sub("statewatchd.log"));
   // Data first: the alert firing and a few stored points for the sparkline.
   ASSERT_TRUE(Eventually([&] {
     const auto alerts = GetJson(port, "/api/v1/alerts");

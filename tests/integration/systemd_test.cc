@@ -106,9 +106,10 @@ TEST(SystemdNotifyTest, ReadyWhenReadyHeartbeatsReloadingAndStopping) {
   ASSERT_TRUE(manager.bound()) << dir.Sub("notify.sock");
   ScopedEnv notify("NOTIFY_SOCKET", manager.path());
   ScopedEnv watchdog("WATCHDOG_USEC", "400000");  // 0.4 s: heartbeats every 0.2 s
-  ChildProcess daemon({STATEWATCHD_PATH, "--config.file=" + dir.Sub("statewatch.yaml"),
-                       "--storage.path=" + dir.Sub("data"), "--web.listen-address=127.0.0.1:0"},
-                      dir.Sub("statewatchd.log"));
+  ChildProcess daemon(
+      {STATEWATCHD_PATH, "--allow-root", "--config.file=" + dir.Sub("statewatch.yaml"),
+       "--storage.path=" + dir.Sub("data"), "--web.listen-address=127.0.0.1:0"},
+      dir.Sub("statewatchd.log"));
   const std::optional<std::string> port = daemon.WaitForLog("listening on 127\\.0\\.0\\.1:(\\d+)");
   ASSERT_TRUE(port) << daemon.Log();
 

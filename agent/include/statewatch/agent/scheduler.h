@@ -42,6 +42,9 @@ class Scheduler {
   // Runs until Shutdown() (or a SIGTERM/SIGINT when handle_signals). Returns once every
   // in-flight cycle has finished.
   void Run(bool handle_signals);
+  // Takes SIGTERM, SIGINT and SIGHUP over now (Run(true) does it too): call it before the
+  // process announces itself, so a signal sent at once is handled, not fatal.
+  void CatchSignals();
   void Shutdown();
   void SetHooks(Hooks hooks);
 
