@@ -23,11 +23,7 @@ namespace statewatch::collectors {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// The newest OPTIONS-NNNNNN file of `dir` (by number; RocksDB's temporary .dbtmp files are
-// skipped), or an empty path.
-fs::path NewestOptionsFile(const fs::path& dir) {
+std::string NewestOptionsFile(const std::string& dir) {
   fs::path newest;
   uint64_t newest_number = 0;
   std::error_code ec;
@@ -45,8 +41,10 @@ fs::path NewestOptionsFile(const fs::path& dir) {
       newest_number = number;
     }
   }
-  return newest;
+  return newest.string();
 }
+
+namespace {
 
 bool ReadFile(const fs::path& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);

@@ -116,6 +116,10 @@ class RocksDbDirCollector final : public Collector {
 // (boolean, default false).
 Status RegisterRocksDbDirCollector(CollectorRegistry& registry);
 
+// The newest OPTIONS-NNNNNN file of directory `dir` by number (RocksDB's temporary .dbtmp
+// files are skipped), or "" when there is none. Lists the directory; opens no file.
+std::string NewestOptionsFile(const std::string& dir);
+
 // --- Pure parsing (no I/O), used by the collector and exposed for tests ---
 
 // Names (a filter's or a factory's Name()) that mean "this column family expires state":
