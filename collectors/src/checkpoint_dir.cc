@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "filesystem.h"
 #include "statewatch/collectors/collector_options.h"
 #include "statewatch/collectors/registry.h"
 #include "statewatch/state/checkpoint.h"
@@ -199,6 +200,7 @@ Status CheckpointDirCollector::Collect(int64_t now_millis, std::vector<rules::Sa
   Result<std::vector<CheckpointRootListing>> roots = ListCheckpointRoots(path_);
   if (!roots.ok()) return roots.status();
   for (const CheckpointRootListing& root : *roots) EmitRoot(root, now_millis, out);
+  internal::AppendFilesystemSamples(path_, {{"job", job_}, {"source", source_}}, now_millis, out);
   return Status::OK();
 }
 

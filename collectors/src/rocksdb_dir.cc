@@ -15,6 +15,7 @@
 #include <optional>
 #include <sstream>
 
+#include "filesystem.h"
 #include "log_tailer.h"
 #include "statewatch/collectors/collector_options.h"
 #include "statewatch/collectors/registry.h"
@@ -514,6 +515,7 @@ Status RocksDbDirCollector::Impl::Collect(int64_t now, std::vector<rules::Sample
   if (log.Read([this](std::string_view line, bool history) { OnLogLine(line, history); })) {
     AddLogSamples(now, &samples);
   }
+  internal::AppendFilesystemSamples(options.path, Labels({}), now, &samples);
   out->insert(out->end(), std::make_move_iterator(samples.begin()),
               std::make_move_iterator(samples.end()));
   return Status::OK();

@@ -74,6 +74,9 @@ TEST(CheckpointDirCollectorTest, StatewatchRootMatchesTheCoordinatorsOwnStats) {
   // The manual clock says the checkpoint was triggered in 2026; the file was written now.
   EXPECT_TRUE(Find(out, "statewatch_checkpoint_duration_seconds", labels).has_value());
   EXPECT_EQ(Count(out, "statewatch_checkpoint_last_completed_timestamp_seconds"), 1u);
+  // The disk under the root, for DiskWillFillUp.
+  EXPECT_GT(Find(out, "statewatch_filesystem_size_bytes", {{"path", co.root}}).value_or(0), 0);
+  EXPECT_GT(Find(out, "statewatch_filesystem_avail_bytes", labels).value_or(0), 0);
 }
 
 // Flink's layout, built by hand: chk-41 and chk-42 complete, chk-43 in progress; shared files

@@ -98,6 +98,10 @@ TEST(RocksDbDirCollectorTest, ReadsALiveEngineDatabaseAsSecondary) {
   EXPECT_GT(Find(first, "statewatch_rocksdb_memtable_bytes", {{"cf", "orders"}}), 0)
       << "the 1000 unflushed keys, replayed from the WAL";
   EXPECT_GT(Find(first, "statewatch_rocksdb_live_data_bytes", {{"cf", "seen"}}), 0);
+  EXPECT_GT(Find(first, "statewatch_filesystem_avail_bytes",
+                 {{"path", options.rocksdb.local_directory}, {"job", "cdc"}})
+                .value_or(0),
+            0);
   EXPECT_TRUE(Find(first, "statewatch_rocksdb_pending_compaction_bytes", {{"cf", "seen"}}));
   for (const auto& s : first) {
     EXPECT_TRUE(HasLabels(s, {{"job", "cdc"}, {"source", "orders-db"}})) << s.series;
