@@ -1,9 +1,12 @@
-// statewatch: the command-line companion of statewatchd (check-config, inspect; backtest and
-// export join it with issues #5 and #8).
+// statewatch: the command-line companion of statewatchd — check-config, inspect, backtest and
+// export.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <iostream>
 
+#include "statewatch/agent/backtest.h"
 #include "statewatch/agent/check_config.h"
+#include "statewatch/agent/export.h"
 #include "statewatch/agent/inspect.h"
 
 namespace {
@@ -73,7 +76,31 @@ int main(int argc, char** argv) {
       "critical finding (write stalls, pending compaction near its limit, checkpoints growing "
       "steadily, incomplete checkpoints); 2 not inspected (missing or unreadable path, empty "
       "directory, neither a RocksDB directory nor a checkpoint root).\n");
+
+  statewatch::agent::BacktestOptions backtest_options;
+  CLI::App* backtest =
+      app.add_subcommand("backtest", "Replay recorded series (CSV) through the alerting rules");
+  backtest->add_option("--input", backtest_options.input,
+                       "Required: CSV with the header timestamp,series,value ('-': stdin)");
+  backtest->add_option("--config.file", backtest_options.config_file,
+                       "statewatchd configuration whose rules to use (default: built-in rules)");
+  backtest->add_option("--step", backtest_options.step,
+                       "Evaluate every DURATION (default: at every distinct timestamp)");
+  backtest->add_option("--output", backtest_options.output, "json or text (default: json)");
+  backtest->add_flag("--skip-bad-rows", backtest_options.skip_bad_rows,
+                     "Count and skip malformed rows instead of failing");
+  statewatch::agent::ExportOptions export_options;
+  CLI::App* export_command =
+      app.add_subcommand("export", "Write statewatchd's stored samples to stdout as backtest CSV");
+  export_command->add_option("--storage.path", export_options.storage_path,
+                             "Required: statewatchd's --storage.path (holds samples.db)");
+  export_command->add_option("--from", export_options.from,
+                             "Unix seconds or RFC 3339 (default: the oldest sample)");
+  export_command->add_option("--to", export_options.to,
+                             "Unix seconds or RFC 3339 (default: the newest sample)");
   CLI11_PARSE(app, argc, argv);
+  if (*backtest) return statewatch::agent::RunBacktest(backtest_options, std::cout, std::cerr);
+  if (*export_command) return statewatch::agent::RunExport(export_options, std::cout, std::cerr);
 
   if (*inspect) return Inspect(dir, json, options);
   return CheckConfig(files);
