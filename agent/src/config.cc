@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -104,6 +105,10 @@ class Reader {
     double d = 0;
     SW_RETURN_IF_ERROR(Number(node, what, &d));
     if (d < 0 || d != std::floor(d)) return Error(node.Mark(), what + ": expected a whole number");
+    // 2^64 and beyond do not convert to size_t (undefined behaviour, not a big count).
+    if (d >= static_cast<double>(std::numeric_limits<size_t>::max())) {
+      return Error(node.Mark(), what + ": too large");
+    }
     *out = static_cast<size_t>(d);
     return Status::OK();
   }

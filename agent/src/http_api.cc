@@ -121,7 +121,13 @@ Result<int64_t> ParseApiTime(const std::string& text) {
   double seconds = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (ec == std::errc() && end == text.data() + text.size() && std::isfinite(seconds)) {
-    return static_cast<int64_t>(std::llround(seconds * 1e3));
+    // The range RFC 3339 can write (years 0000-9999), as strptime's %Y below: beyond it the
+    // rounding overflowed int64 ("1e300" read as INT64_MIN) and `to - 1h` with it.
+    constexpr double kMinMillis = -62167219200000.0;  // 0000-01-01T00:00:00Z
+    constexpr double kMaxMillis = 253402300799999.0;  // 9999-12-31T23:59:59.999Z
+    const double millis = std::round(seconds * 1e3);
+    if (millis >= kMinMillis && millis <= kMaxMillis) return static_cast<int64_t>(millis);
+    return Status::InvalidArgument("time '" + text + "': outside the years 0000-9999");
   }
   std::tm tm{};
   const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);

@@ -1,14 +1,17 @@
 #include "statewatch/collectors/flink_rest.h"
 
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "bounded_get.h"
+#include "flink_rest_parse.h"
 #include "statewatch/collectors/collector_options.h"
 #include "statewatch/collectors/registry.h"
 
 namespace statewatch::collectors {
+namespace internal {
 namespace {
 
 using nlohmann::json;
@@ -16,19 +19,15 @@ using nlohmann::json;
 // One collection's requests against the REST base.
 class Client {
  public:
-  explicit Client(const FlinkRestOptions& options) : options_(options) {
-    base_ = options.url;
+  Client(const FlinkRestGet& get, const std::string& url) : get_(get) {
+    base_ = url;
     while (!base_.empty() && base_.back() == '/') base_.pop_back();
   }
 
   // The parsed body of GET path; nullopt for a 404 when `allow_404`.
   Result<std::optional<json>> Get(const std::string& path, bool allow_404 = false) const {
     const std::string url = base_ + path;
-    internal::BoundedGetOptions get;
-    get.timeout = options_.timeout;
-    get.max_bytes = options_.max_bytes;
-    get.accept = "application/json";
-    Result<internal::HttpResponse> r = internal::BoundedGet(url, get);
+    Result<HttpResponse> r = get_(url);
     if (!r.ok()) return r.status();
     if (r->status == 404 && allow_404) return std::optional<json>();
     if (r->status != 200) {
@@ -50,7 +49,7 @@ class Client {
   std::string Url(const std::string& path) const { return base_ + path; }
 
  private:
-  const FlinkRestOptions& options_;
+  const FlinkRestGet& get_;
   std::string base_;
 };
 
@@ -78,26 +77,10 @@ Status AddCheckpointSizes(const json& stats, const std::string& where, const rul
   return Status::OK();
 }
 
-}  // namespace
-
-FlinkRestCollector::FlinkRestCollector(std::string job, std::string source,
-                                       FlinkRestOptions options)
-    : job_(std::move(job)), source_(std::move(source)), options_(std::move(options)) {}
-
-Status FlinkRestCollector::Collect(int64_t now_millis, std::vector<rules::Sample>* out) {
-  std::vector<rules::Sample> samples;  // appended to *out only when everything worked
-  try {
-    SW_RETURN_IF_ERROR(CollectJobs(now_millis, &samples));
-  } catch (const nlohmann::json::exception& e) {
-    // A field of an unexpected type (value() and friends throw): malformed, not a crash.
-    return Status::InvalidArgument(options_.url + ": unexpected JSON: " + e.what());
-  }
-  out->insert(out->end(), samples.begin(), samples.end());
-  return Status::OK();
-}
-
-Status FlinkRestCollector::CollectJobs(int64_t now_millis, std::vector<rules::Sample>* out) const {
-  const Client client(options_);
+// Collect's work; may throw nlohmann::json::exception on fields of an unexpected type.
+Status CollectJobs(const Client& client, const std::string& job_label,
+                   const std::string& source_label, int64_t now_millis,
+                   std::vector<rules::Sample>* out) {
   std::vector<rules::Sample>& samples = *out;
   Result<std::optional<json>> overview = client.Get("/jobs/overview");
   if (!overview.ok()) return overview.status();
@@ -113,7 +96,7 @@ Status FlinkRestCollector::CollectJobs(int64_t now_millis, std::vector<rules::Sa
     if (j.value("state", "") != "RUNNING") continue;
     const std::string jid = j["jid"].get<std::string>();
     const std::string name = j.value("name", jid);
-    const rules::Labels labels{{"job", job_}, {"source", source_}, {"flink_job", name}};
+    const rules::Labels labels{{"job", job_label}, {"source", source_label}, {"flink_job", name}};
     const std::string path = "/jobs/" + jid + "/checkpoints";
     Result<std::optional<json>> checkpoints = client.Get(path, /*allow_404=*/true);
     if (!checkpoints.ok()) return checkpoints.status();
@@ -148,6 +131,11 @@ Status FlinkRestCollector::CollectJobs(int64_t now_millis, std::vector<rules::Sa
         AddCheckpointSizes(latest, where + " latest.completed", labels, now_millis, &samples));
     Result<double> id = Number(latest, "id", where + " latest.completed");
     if (!id.ok()) return id.status();
+    // It names the details URL: a whole number an int64 holds (converting 1e300 is undefined).
+    if (!(*id >= 0 && *id < 9223372036854775808.0 && *id == std::floor(*id))) {
+      return Status::InvalidArgument(where +
+                                     " latest.completed: field 'id' is not a checkpoint id");
+    }
 
     // Per operator: vertex names, then the latest checkpoint's per-vertex statistics.
     Result<std::optional<json>> job = client.Get("/jobs/" + jid);
@@ -179,6 +167,38 @@ Status FlinkRestCollector::CollectJobs(int64_t now_millis, std::vector<rules::Sa
     }
   }
   return Status::OK();
+}
+
+}  // namespace
+
+Status CollectFlinkRest(const FlinkRestGet& get, const std::string& url, const std::string& job,
+                        const std::string& source, int64_t now_millis,
+                        std::vector<rules::Sample>* out) {
+  std::vector<rules::Sample> samples;  // appended to *out only when everything worked
+  try {
+    SW_RETURN_IF_ERROR(CollectJobs(Client(get, url), job, source, now_millis, &samples));
+  } catch (const nlohmann::json::exception& e) {
+    // A field of an unexpected type (value() and friends throw): malformed, not a crash.
+    return Status::InvalidArgument(url + ": unexpected JSON: " + e.what());
+  }
+  out->insert(out->end(), samples.begin(), samples.end());
+  return Status::OK();
+}
+
+}  // namespace internal
+
+FlinkRestCollector::FlinkRestCollector(std::string job, std::string source,
+                                       FlinkRestOptions options)
+    : job_(std::move(job)), source_(std::move(source)), options_(std::move(options)) {}
+
+Status FlinkRestCollector::Collect(int64_t now_millis, std::vector<rules::Sample>* out) {
+  internal::BoundedGetOptions get;
+  get.timeout = options_.timeout;
+  get.max_bytes = options_.max_bytes;
+  get.accept = "application/json";
+  return internal::CollectFlinkRest(
+      [&get](const std::string& url) { return internal::BoundedGet(url, get); }, options_.url, job_,
+      source_, now_millis, out);
 }
 
 namespace {

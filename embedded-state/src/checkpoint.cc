@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "checkpoint_metadata.h"
 #include "durable_file.h"
 #include "native_checkpoint_reader.h"
 #include "snapshot_codec.h"
@@ -126,6 +127,14 @@ Result<CheckpointMetadata> DecodeMetadata(const std::string& path, std::string_v
   if (format > static_cast<uint8_t>(CheckpointFormat::kRocksDbNative)) {
     return corrupt("unknown checkpoint format " + std::to_string(format));
   }
+  // Key groups lie below 2^15 (key_group.h); larger values are damage (and end - 1 of one past
+  // INT_MAX overflows).
+  constexpr auto kKeyGroupBound = static_cast<uint32_t>(kUpperBoundMaxParallelism);
+  if (max_parallelism > kKeyGroupBound || start > kKeyGroupBound || end > kKeyGroupBound) {
+    return corrupt("max parallelism " + std::to_string(max_parallelism) + " or key groups [" +
+                   std::to_string(start) + ", " + std::to_string(end) + ") beyond " +
+                   std::to_string(kKeyGroupBound));
+  }
   m.format = static_cast<CheckpointFormat>(format);
   m.timestamp_millis = static_cast<int64_t>(ts);
   m.backend = backend;
@@ -169,6 +178,19 @@ void RemoveQuietly(const fs::path& p) {
 }
 
 }  // namespace
+
+namespace internal {
+
+std::string EncodeCheckpointMetadata(const CheckpointMetadata& m) {
+  return EncodeMetadata(m);
+}
+
+Result<CheckpointMetadata> DecodeCheckpointMetadata(const std::string& path,
+                                                    std::string_view bytes) {
+  return DecodeMetadata(path, bytes);
+}
+
+}  // namespace internal
 
 std::optional<uint64_t> CheckpointIdOf(std::string_view name) {
   if (name.size() < 5 || name.substr(0, 4) != "chk-") return std::nullopt;

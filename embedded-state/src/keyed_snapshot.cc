@@ -303,6 +303,15 @@ Result<KeyedSnapshotInfo> ReadKeyedSnapshot(const std::string& path,
             !GetVarint32(&p, &start) || !GetVarint32(&p, &end) || !p.empty()) {
           return in.Corrupt(at, "malformed header");
         }
+        // Key groups lie below 2^15 (key_group.h); larger values are damage (and end - 1 of
+        // one past INT_MAX overflows).
+        constexpr auto kKeyGroupBound = static_cast<uint32_t>(kUpperBoundMaxParallelism);
+        if (max_parallelism > kKeyGroupBound || start > kKeyGroupBound || end > kKeyGroupBound) {
+          return in.Corrupt(at, "max parallelism " + std::to_string(max_parallelism) +
+                                    " or key groups [" + std::to_string(start) + ", " +
+                                    std::to_string(end) + ") beyond " +
+                                    std::to_string(kKeyGroupBound));
+        }
         info.format_version = version;
         info.backend = backend;
         info.max_parallelism = static_cast<int>(max_parallelism);

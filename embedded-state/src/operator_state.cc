@@ -373,8 +373,11 @@ Result<std::vector<OperatorStateSnapshot>> RedistributeOperatorState(
         // An instance without the state counts as holding an empty map: it may simply not have
         // requested it yet, which is only consistent if nobody has entries either.
         static const std::vector<std::pair<std::string, std::string>> kNone;
-        auto entries_of = [&](size_t i) -> const std::vector<std::pair<std::string, std::string>>& {
-          return across.per_instance[i] != nullptr ? across.per_instance[i]->entries : kNone;
+        // An init-capture, not `across` itself: clang before 16 cannot capture a structured
+        // binding.
+        auto entries_of = [&per_instance = across.per_instance](
+                              size_t i) -> const std::vector<std::pair<std::string, std::string>>& {
+          return per_instance[i] != nullptr ? per_instance[i]->entries : kNone;
         };
         const auto& reference = entries_of(0);
         for (size_t i = 1; i < old_parallelism; ++i) {

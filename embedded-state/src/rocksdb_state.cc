@@ -71,7 +71,9 @@ Status ScanRawColumn(RawColumn& column, const StateMeta& meta, const RawScanOpti
   const bool has_ts = meta.ttl.enabled();
   std::string lower, upper;
   PutKeyGroup(&lower, r.start);
-  if (r.end + 1 < kUpperBoundMaxParallelism) PutKeyGroup(&upper, r.end + 1);
+  // Bounded after the last key group too (2^15 - 1 fits): a damaged store's key group beyond
+  // every max parallelism is outside the range like any other, not visited as if inside it.
+  if (r.end + 1 <= 0xffff) PutKeyGroup(&upper, r.end + 1);
   auto it = column.NewIterator(lower, upper);
   std::vector<ListElement> elements;
   // Returns false to stop; counts what full-snapshot cleanup leaves out.

@@ -40,6 +40,14 @@ STATEWATCH_TEST_PEER_PACKAGES=(
   chromium
 )
 
+# What scripts/fuzz needs besides the build packages: clang and its libFuzzer and sanitizer
+# runtimes (clang 14 in Debian 12). Not part of STATEWATCH_PACKAGES: scripts/test does not
+# install them; scripts/fuzz sets STATEWATCH_PACKAGES to the build packages plus these.
+STATEWATCH_FUZZ_PACKAGES=(
+  clang
+  libclang-rt-14-dev
+)
+
 STATEWATCH_PACKAGES=("${STATEWATCH_BUILD_PACKAGES[@]}" "${STATEWATCH_TEST_PEER_PACKAGES[@]}")
 
 # True when dpkg records package $1 as fully installed.

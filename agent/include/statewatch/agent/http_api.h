@@ -63,6 +63,7 @@ class HttpApi {
 Status ParseListenAddress(const std::string& address, std::string* host, int* port);
 
 // Unix seconds ("1764057600", "1764057600.5") or RFC 3339 ("2026-11-25T08:00:00Z") → millis.
+// InvalidArgument for anything else, and for a time outside the years 0000-9999.
 Result<int64_t> ParseApiTime(const std::string& text);
 
 }  // namespace statewatch::agent

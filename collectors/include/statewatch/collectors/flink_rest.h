@@ -53,9 +53,6 @@ class FlinkRestCollector final : public Collector {
   Status Collect(int64_t now_millis, std::vector<rules::Sample>* out) override;
 
  private:
-  // Collect's work; may throw nlohmann::json::exception on fields of an unexpected type.
-  Status CollectJobs(int64_t now_millis, std::vector<rules::Sample>* out) const;
-
   const std::string job_;
   const std::string source_;
   const FlinkRestOptions options_;
