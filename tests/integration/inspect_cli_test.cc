@@ -19,13 +19,20 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "agent/inspect_fixtures.h"
 #include "embedded-state/test_util.h"
 
 namespace statewatch {
 namespace {
 
 namespace fs = std::filesystem;
+using statewatch::testing::kWriterVariable;
+using statewatch::testing::MakeEngineDatabase;
+using statewatch::testing::RunWriter;
+using statewatch::testing::Snapshot;
 using statewatch::testing::TempDir;
+using statewatch::testing::WriteFile;
+using statewatch::testing::WriterProcess;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -91,44 +98,6 @@ CliRun Statewatch(const std::vector<std::string>& args) {
     run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   return run;
-}
-
-std::map<std::string, std::pair<uint64_t, int64_t>> Snapshot(const fs::path& dir) {
-  std::map<std::string, std::pair<uint64_t, int64_t>> out;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    struct stat st;
-    if (::lstat(entry.path().c_str(), &st) != 0) continue;
-    out[fs::relative(entry.path(), dir).string()] = {
-        static_cast<uint64_t>(st.st_size),
-        static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
-  }
-  return out;
-}
-
-void WriteFile(const fs::path& path, size_t bytes, double mtime_seconds) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << std::string(bytes, 'x');
-  struct timeval times[2];
-  times[0].tv_sec = times[1].tv_sec = static_cast<time_t>(mtime_seconds);
-  times[0].tv_usec = times[1].tv_usec = 0;
-  ASSERT_EQ(::utimes(path.c_str(), times), 0);
-}
-
-// A closed engine database: "orders" with a compaction-filter TTL, "seen" without.
-std::string MakeEngineDatabase(const TempDir& dir) {
-  ManualClock clock(1'000'000);
-  BackendOptions options = statewatch::testing::TestOptions("rocksdb", &clock, dir);
-  auto backend = statewatch::testing::MakeBackend(options);
-  auto* orders = *backend->GetValueState(ValueStateDescriptor<int64_t>("orders").EnableTimeToLive(
-      TtlConfig::Of(std::chrono::hours(24)).CleanupInRocksdbCompactFilter()));
-  auto* seen = *backend->GetValueState(ValueStateDescriptor<int64_t>("seen"));
-  for (int64_t k = 0; k < 3000; ++k) {
-    EXPECT_SW_OK(backend->SetCurrentKey(k));
-    EXPECT_SW_OK(orders->Update(k));
-    EXPECT_SW_OK(seen->Update(k));
-  }
-  EXPECT_SW_OK(backend->Flush());
-  return options.rocksdb.local_directory;
 }
 
 TEST(InspectCliTest, MissingPathExits2NamingIt) {
@@ -200,64 +169,24 @@ TEST(InspectCliTest, ClosedDatabaseReportAndJsonWithoutWritingIntoIt) {
 
 // --- A database held open by a writer ---
 
-constexpr char kWriterVariable[] = "STATEWATCH_INSPECT_CLI_TEST_WRITER";
-constexpr char kReadyFdVariable[] = "STATEWATCH_INSPECT_CLI_TEST_READY_FD";
-
-// In the re-executed child: owns `dir`, writes and flushes, stops background work so that
-// nothing changes in the directory any more, says so on the ready pipe, waits to be killed.
-[[noreturn]] void RunWriter(const std::string& dir) {
-  rocksdb::Options o;
-  o.create_if_missing = true;
-  rocksdb::DB* db = nullptr;
-  if (!rocksdb::DB::Open(o, dir, &db).ok()) ::_exit(4);
-  for (int k = 0; k < 2000; ++k) {
-    if (!db->Put(rocksdb::WriteOptions(), "key" + std::to_string(k), "v").ok()) ::_exit(5);
-  }
-  if (!db->Flush(rocksdb::FlushOptions()).ok() || !db->PauseBackgroundWork().ok()) ::_exit(6);
-  const char* fd = std::getenv(kReadyFdVariable);
-  if (fd == nullptr || ::write(std::atoi(fd), "R", 1) != 1) ::_exit(7);
-  for (;;) ::pause();
-}
-
 TEST(InspectCliTest, DatabaseHeldByARunningWriterIsNamedWithItsPid) {
   if (const char* writer_dir = std::getenv(kWriterVariable)) RunWriter(writer_dir);
 
   TempDir dir;
   const std::string db = dir.Sub("db");
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  const std::string filter =
-      "--gtest_filter=InspectCliTest.DatabaseHeldByARunningWriterIsNamedWithItsPid";
-  const pid_t writer = ::fork();
-  ASSERT_GE(writer, 0);
-  if (writer == 0) {
-    ::close(ready[0]);
-    ::setenv(kWriterVariable, db.c_str(), 1);
-    ::setenv(kReadyFdVariable, std::to_string(ready[1]).c_str(), 1);
-    const char* argv[] = {"/proc/self/exe", filter.c_str(), nullptr};
-    ::execv(argv[0], const_cast<char* const*>(argv));
-    ::_exit(9);
-  }
-  ::close(ready[1]);
-  struct pollfd p = {ready[0], POLLIN, 0};
-  char byte = 0;
-  const bool started = ::poll(&p, 1, 60'000) == 1 && ::read(ready[0], &byte, 1) == 1;
-  ::close(ready[0]);
-  if (started) {
-    const auto before = Snapshot(db);
-    const CliRun r = Statewatch({"inspect", db});
-    const CliRun j = Statewatch({"inspect", "--json", db});
-    EXPECT_EQ(Snapshot(db), before) << "statewatch inspect wrote into a live database";
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_THAT(r.out, HasSubstr("in use by pid " + std::to_string(writer)));
-    EXPECT_THAT(r.out, HasSubstr("~2000 (estimate)"));
-    const nlohmann::json report = nlohmann::json::parse(j.out);
-    EXPECT_EQ(report["in_use"], true);
-    EXPECT_EQ(report["in_use_by_pid"], writer);
-  }
-  ::kill(writer, SIGKILL);
-  ::waitpid(writer, nullptr, 0);
-  ASSERT_TRUE(started) << "the writer did not start";
+  WriterProcess writer(db);
+  ASSERT_GT(writer.pid(), 0);
+  ASSERT_EQ(writer.WaitReady(std::chrono::seconds(60)), 5000) << "the writer did not start";
+  const auto before = Snapshot(db);
+  const CliRun r = Statewatch({"inspect", db});
+  const CliRun j = Statewatch({"inspect", "--json", db});
+  EXPECT_EQ(Snapshot(db), before) << "statewatch inspect wrote into a live database";
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("in use by pid " + std::to_string(writer.pid())));
+  EXPECT_THAT(r.out, HasSubstr("~5000 (estimate)"));
+  const nlohmann::json report = nlohmann::json::parse(j.out);
+  EXPECT_EQ(report["in_use"], true);
+  EXPECT_EQ(report["in_use_by_pid"], writer.pid());
 }
 
 TEST(InspectCliTest, GrowingCheckpointRootExits1WithTheRate) {
