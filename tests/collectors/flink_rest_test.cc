@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "collectors/fake_job_manager.h"
 #include "collectors/samples.h"
 #include "embedded-state/test_util.h"
 #include "statewatch/collectors/registry.h"
@@ -24,65 +25,10 @@ namespace {
 
 using statewatch::collectors::testing::Count;
 using statewatch::collectors::testing::Find;
+using statewatch::testing::FakeJobManager;
+using statewatch::testing::FlinkFixture;
+using statewatch::testing::kFlinkJob;
 using ::testing::HasSubstr;
-
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(STATEWATCH_FIXTURES_DIR) + "/flink/" + name);
-  std::stringstream s;
-  s << in.rdbuf();
-  EXPECT_FALSE(s.str().empty()) << name;
-  return s.str();
-}
-
-constexpr char kJob[] = "8c1f0e6b5a2d4c3b9e7f1a2b3c4d5e6f";
-constexpr char kNoCheckpoints[] = "ffeeddccbbaa99887766554433221100";
-
-// A JobManager REST API answering from a path → (status, body) table the test can change.
-class FakeJobManager {
- public:
-  FakeJobManager() {
-    const std::string job = std::string("/jobs/") + kJob;
-    routes_["/jobs/overview"] = {200, Fixture("jobs_overview.json")};
-    routes_[job] = {200, Fixture("job.json")};
-    routes_[job + "/checkpoints"] = {200, Fixture("checkpoints.json")};
-    routes_[job + "/checkpoints/config"] = {200, Fixture("checkpoints_config.json")};
-    routes_[job + "/checkpoints/details/1441"] = {200, Fixture("checkpoint_details.json")};
-    routes_[std::string("/jobs/") + kNoCheckpoints + "/checkpoints"] = {
-        404, R"({"errors":["Checkpointing is not enabled for this job (ffeedd...)."]})"};
-    routes_[std::string("/jobs/") + kNoCheckpoints + "/checkpoints/config"] = {
-        404, R"({"errors":["Checkpointing is not enabled for this job."]})"};
-    server_.Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = routes_.find(req.path);
-      if (it == routes_.end()) {
-        res.status = 404;
-        res.set_content(R"({"errors":["Not found: )" + req.path + R"("]})", "application/json");
-        return;
-      }
-      res.status = it->second.first;
-      res.set_content(it->second.second, "application/json");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::yield();
-  }
-  ~FakeJobManager() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  void Set(const std::string& path, int status, std::string body) {
-    std::lock_guard<std::mutex> lock(mu_);
-    routes_[path] = {status, std::move(body)};
-  }
-
- private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
-  std::mutex mu_;
-  std::map<std::string, std::pair<int, std::string>> routes_;
-};
 
 TEST(FlinkRestCollectorTest, CheckpointSignalsPerJobAndOperator) {
   FakeJobManager jm;
@@ -124,14 +70,14 @@ TEST(FlinkRestCollectorTest, CheckpointSignalsPerJobAndOperator) {
 }
 
 TEST(FlinkRestCollectorTest, BrokenAnswersAreErrorsNamingTheUrlAndKeepNothing) {
-  const std::string checkpoints = std::string("/jobs/") + kJob + "/checkpoints";
+  const std::string checkpoints = std::string("/jobs/") + kFlinkJob + "/checkpoints";
   struct Case {
     std::string path;
     int status;
     std::string body;
     const char* error;
   };
-  const std::string full = Fixture("checkpoints.json");
+  const std::string full = FlinkFixture("checkpoints.json");
   const Case cases[] = {
       {"/jobs/overview", 500, R"({"errors":["Internal server error."]})",
        "HTTP 500: Internal server error."},

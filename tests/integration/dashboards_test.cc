@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "agent/webhook_receiver.h"
+#include "collectors/fake_job_manager.h"
 #include "embedded-state/test_util.h"
 #include "integration/daemon_process.h"
 #include "statewatch/rules/rule.h"
@@ -40,6 +41,7 @@ namespace statewatch {
 namespace {
 
 using statewatch::testing::ChildProcess;
+using statewatch::testing::FakeJobManager;
 using statewatch::testing::TempDir;
 using statewatch::testing::WebhookReceiver;
 using ::testing::IsEmpty;
@@ -366,50 +368,6 @@ TEST(DashboardsTest, EveryQueryIsValidPromQl) {
 
 // ---------------------------------------------------------------------------------------------
 // The agent with every source, shared by the tests that read its /metrics.
-
-std::string Fixture(const std::string& name) {
-  return ReadFile(std::string(STATEWATCH_FIXTURES_DIR) + "/flink/" + name);
-}
-
-// A Flink JobManager's REST API answering from tests/fixtures/flink (as flink_rest_test.cc).
-class FakeJobManager {
- public:
-  FakeJobManager() {
-    const std::string job = "/jobs/8c1f0e6b5a2d4c3b9e7f1a2b3c4d5e6f";
-    const std::string off = "/jobs/ffeeddccbbaa99887766554433221100";
-    routes_["/jobs/overview"] = {200, Fixture("jobs_overview.json")};
-    routes_[job] = {200, Fixture("job.json")};
-    routes_[job + "/checkpoints"] = {200, Fixture("checkpoints.json")};
-    routes_[job + "/checkpoints/config"] = {200, Fixture("checkpoints_config.json")};
-    routes_[job + "/checkpoints/details/1441"] = {200, Fixture("checkpoint_details.json")};
-    routes_[off + "/checkpoints"] = {404, R"({"errors":["Checkpointing is not enabled."]})"};
-    routes_[off + "/checkpoints/config"] = {404, R"({"errors":["Checkpointing is not enabled."]})"};
-    server_.Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
-      auto it = routes_.find(req.path);
-      if (it == routes_.end()) {
-        res.status = 404;
-        res.set_content(R"({"errors":["Not found"]})", "application/json");
-        return;
-      }
-      res.status = it->second.first;
-      res.set_content(it->second.second, "application/json");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::yield();
-  }
-  ~FakeJobManager() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
-  std::map<std::string, std::pair<int, std::string>> routes_;  // fixed before the server runs
-};
 
 // Two checkpoints of a small heap backend in `root`, so checkpoint_dir has a latest and a
 // previous one (full and delta size, duration from the metadata on the system clock). Returns
