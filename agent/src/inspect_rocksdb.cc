@@ -35,44 +35,6 @@ std::optional<uint64_t> ParseUint(std::string_view s) {
   return v;
 }
 
-std::string Unescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 1 < s.size()) ++i;
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
-// The key=value lines of an OPTIONS file by section: "Version", "DBOptions", and
-// "CFOptions:<name>" (the name unescaped). Other sections are skipped.
-std::map<std::string, std::map<std::string, std::string>> OptionsSections(std::string_view text) {
-  std::map<std::string, std::map<std::string, std::string>> out;
-  std::map<std::string, std::string>* current = nullptr;
-  constexpr std::string_view kCf = "[CFOptions \"";
-  while (!text.empty()) {
-    const size_t eol = text.find('\n');
-    const std::string_view line = Trim(text.substr(0, eol));
-    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
-    if (line.empty() || line.front() == '#') continue;
-    if (line.front() == '[') {
-      current = nullptr;
-      if (line == "[Version]" || line == "[DBOptions]") {
-        current = &out[std::string(line.substr(1, line.size() - 2))];
-      } else if (line.substr(0, kCf.size()) == kCf && line.size() >= kCf.size() + 2 &&
-                 line.substr(line.size() - 2) == "\"]") {
-        current =
-            &out["CFOptions:" + Unescape(line.substr(kCf.size(), line.size() - kCf.size() - 2))];
-      }
-      continue;
-    }
-    const size_t eq = line.find('=');
-    if (current == nullptr || eq == std::string_view::npos) continue;
-    (*current)[std::string(Trim(line.substr(0, eq)))] = std::string(Trim(line.substr(eq + 1)));
-  }
-  return out;
-}
-
 void CopyNumbers(const std::map<std::string, std::string>& from,
                  std::initializer_list<const char*> keys, std::map<std::string, uint64_t>* to) {
   for (const char* key : keys) {
@@ -249,7 +211,7 @@ Result<RocksDbReport> InspectRocksDb(const std::string& path, const InspectOptio
     const std::string body = std::move(text).str();
     report.options_file = fs::path(options_file).filename().string();
     summaries = collectors::ParseOptionsFile(body);
-    const auto sections = OptionsSections(body);
+    const collectors::OptionsSections sections = collectors::ParseOptionsSections(body);
     if (auto v = sections.find("Version"); v != sections.end()) {
       if (auto it = v->second.find("rocksdb_version"); it != v->second.end()) {
         report.rocksdb_version = it->second;

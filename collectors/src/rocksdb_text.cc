@@ -110,9 +110,9 @@ bool CfOptionsSummary::has_ttl_compaction_filter() const {
          IsTtlCompactionFilterName(compaction_filter_factory);
 }
 
-std::map<std::string, CfOptionsSummary> ParseOptionsFile(std::string_view text) {
-  std::map<std::string, CfOptionsSummary> out;
-  CfOptionsSummary* current = nullptr;
+OptionsSections ParseOptionsSections(std::string_view text) {
+  OptionsSections out;
+  std::map<std::string, std::string>* current = nullptr;
   constexpr std::string_view kCfSection = "[CFOptions \"";
   while (!text.empty()) {
     const size_t eol = text.find('\n');
@@ -121,26 +121,39 @@ std::map<std::string, CfOptionsSummary> ParseOptionsFile(std::string_view text) 
     if (line.empty() || line.front() == '#') continue;
     if (line.front() == '[') {
       current = nullptr;
-      if (line.substr(0, kCfSection.size()) == kCfSection && line.size() >= kCfSection.size() + 2 &&
-          line.substr(line.size() - 2) == "\"]") {
+      if (line == "[Version]" || line == "[DBOptions]") {
+        current = &out[std::string(line.substr(1, line.size() - 2))];
+      } else if (line.substr(0, kCfSection.size()) == kCfSection &&
+                 line.size() >= kCfSection.size() + 2 && line.substr(line.size() - 2) == "\"]") {
         const std::string_view name =
             line.substr(kCfSection.size(), line.size() - kCfSection.size() - 2);
-        current = &out[Unescape(name)];
+        current = &out["CFOptions:" + Unescape(name)];
       }
       continue;
     }
     if (current == nullptr) continue;
     const size_t eq = line.find('=');
     if (eq == std::string_view::npos) continue;
-    const std::string_view key = Trim(line.substr(0, eq));
-    const std::string_view value = Trim(line.substr(eq + 1));
-    if (key == "compaction_filter") {
-      current->compaction_filter = CustomizableId(value);
-    } else if (key == "compaction_filter_factory") {
-      current->compaction_filter_factory = CustomizableId(value);
-    } else if (key == "num_levels") {
+    (*current)[std::string(Trim(line.substr(0, eq)))] = std::string(Trim(line.substr(eq + 1)));
+  }
+  return out;
+}
+
+std::map<std::string, CfOptionsSummary> ParseOptionsFile(std::string_view text) {
+  std::map<std::string, CfOptionsSummary> out;
+  constexpr std::string_view kCf = "CFOptions:";
+  for (const auto& [section, options] : ParseOptionsSections(text)) {
+    if (section.compare(0, kCf.size(), kCf) != 0) continue;
+    CfOptionsSummary& summary = out[section.substr(kCf.size())];
+    if (auto it = options.find("compaction_filter"); it != options.end()) {
+      summary.compaction_filter = CustomizableId(it->second);
+    }
+    if (auto it = options.find("compaction_filter_factory"); it != options.end()) {
+      summary.compaction_filter_factory = CustomizableId(it->second);
+    }
+    if (auto it = options.find("num_levels"); it != options.end()) {
       uint64_t n = 0;
-      if (ParseUint(value, &n) && n < 1000) current->num_levels = static_cast<int>(n);
+      if (ParseUint(it->second, &n) && n < 1000) summary.num_levels = static_cast<int>(n);
     }
   }
   return out;

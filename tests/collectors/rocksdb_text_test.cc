@@ -155,6 +155,21 @@ TEST(ParseOptionsFileTest, TtlFilterPerColumnFamily) {
   EXPECT_TRUE(cfs.at("flink:state").has_ttl_compaction_filter());
 }
 
+TEST(ParseOptionsSectionsTest, EveryKeyOfVersionDbAndColumnFamilySections) {
+  const OptionsSections sections = ParseOptionsSections(kOptionsFile);
+  // Version, DBOptions and the six CFOptions sections; TableOptions is skipped.
+  ASSERT_EQ(sections.size(), 8u);
+  EXPECT_EQ(sections.at("Version").at("rocksdb_version"), "7.8.3");
+  EXPECT_EQ(sections.at("DBOptions").at("max_open_files"), "-1");
+  EXPECT_EQ(sections.at("CFOptions:default").at("ttl"), "2592000");
+  EXPECT_EQ(sections.at("CFOptions:default").count("block_size"), 0u);
+  EXPECT_EQ(sections.at("CFOptions:flink:state").at("compaction_filter_factory"),
+            "FlinkCompactionFilterFactory");
+  // Values stay as written: the customizable form is ParseOptionsFile's to reduce.
+  EXPECT_EQ(sections.at("CFOptions:ttl db").at("compaction_filter_factory"),
+            "{id=TtlCompactionFilterFactory;user_filter_factory=nullptr;ttl=3600;}");
+}
+
 TEST(ParseOptionsFileTest, NestedIdsAndGarbage) {
   // Only the outermost id names the factory; a nested object's id does not.
   const auto cfs = ParseOptionsFile(

@@ -146,6 +146,12 @@ struct CfOptionsSummary {
 // RocksDB's customizable form "{id=Name;opt=…}" yields its id. Unparseable lines are skipped.
 std::map<std::string, CfOptionsSummary> ParseOptionsFile(std::string_view text);
 
+// Every key=value line of an OPTIONS-NNNNNN file by section: "Version", "DBOptions" and
+// "CFOptions:<column family>" (the name unescaped); other sections are skipped, values are kept
+// as written (trimmed). ParseOptionsFile reads its summaries from this.
+using OptionsSections = std::map<std::string, std::map<std::string, std::string>>;
+OptionsSections ParseOptionsSections(std::string_view text);
+
 // One line of a RocksDB info LOG, classified. RocksDB 7.8 writes, from db/column_family.cc
 // (after a "<time> <thread> [WARN] [db/column_family.cc:1001] " prefix):
 //   [cf] Stalling writes because we have 20 level-0 files rate 13421772
