@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -88,6 +89,17 @@ struct CounterSum {
 };
 using CounterSums = std::unordered_map<Labels, CounterSum, LabelsHash>;
 
+// The counter sums of one rule at one evaluation, built on first use: only a series that rises
+// with a TTL needs them, and summing walks every counter series.
+struct LazyCounterSums {
+  std::function<CounterSums()> build;
+  std::optional<CounterSums> sums;
+  const CounterSums& Get() {
+    if (!sums) sums = build();
+    return *sums;
+  }
+};
+
 struct ActiveAlert {
   Alert alert;
   uint64_t seen = 0;  // evaluation number at which the condition last held
@@ -156,9 +168,9 @@ struct RuleEngine::Impl {
   std::optional<double> CompanionLatest(const CompiledRule& rule, const Labels& labels,
                                         int64_t now) const;
   CounterSums SumCounters(const CompiledRule& rule, int64_t now) const;
-  // `counters`: SumCounters' result for a ttl_cleanup_stalled rule, else null.
+  // `counters`: SumCounters for a ttl_cleanup_stalled rule, built when first needed.
   Judgement Judge(const CompiledRule& rule, const Watch& w, int64_t now, bool full,
-                  const CounterSums* counters) const;
+                  LazyCounterSums* counters) const;
   void JudgeForecast(const CompiledRule& rule, const Watch& w, int64_t now, Judgement* j) const;
   void JudgeAppendOnly(const CompiledRule& rule, const Watch& w, int64_t now, Judgement* j) const;
   std::map<std::string, double> Values(const CompiledRule& rule, const Judgement& j) const;
@@ -300,7 +312,7 @@ void RuleEngine::Impl::JudgeAppendOnly(const CompiledRule& rule, const Watch& w,
 }
 
 Judgement RuleEngine::Impl::Judge(const CompiledRule& rule, const Watch& w, int64_t now, bool full,
-                                  const CounterSums* counters) const {
+                                  LazyCounterSums* counters) const {
   Judgement j;
   const RuleSpec& spec = rule.spec;
   const Series& s = w.entry->second;
@@ -368,8 +380,9 @@ Judgement RuleEngine::Impl::Judge(const CompiledRule& rule, const Watch& w, int6
     j.verdict = rising ? "growing" : "bounded";
     const CounterSum* counter = nullptr;
     if (counters != nullptr) {
-      auto it = counters->find(w.entry->first);
-      if (it != counters->end()) counter = &it->second;
+      const CounterSums& sums = counters->Get();
+      auto it = sums.find(w.entry->first);
+      if (it != sums.end()) counter = &it->second;
     }
     if (counter == nullptr) return j;  // no counter reported: no evidence
     const double quiet = static_cast<double>(now - counter->changed_millis);
@@ -446,8 +459,7 @@ void RuleEngine::Impl::EvaluateRule(size_t r, int64_t now, std::vector<AlertTran
   auto& alerts = active[r];
   const size_t first_transition = out->size();
 
-  CounterSums counters;
-  if (spec.type == RuleType::kTtlCleanupStalled) counters = SumCounters(rule, now);
+  LazyCounterSums counters{[&] { return SumCounters(rule, now); }, std::nullopt};
   for (const Watch& w : watches[r]) {
     const bool confirm_restored = restored[r] > 0;
     const Judgement j = Judge(rule, w, now, confirm_restored, &counters);
@@ -671,10 +683,7 @@ std::vector<StateVerdict> RuleEngine::Verdicts(int64_t now_millis) const {
     const CompiledRule& rule = impl_->rules[r];
     // Forecasts judge resources (disk, time, memory), not states.
     if (!rule.windowed || rule.spec.type == RuleType::kForecast) continue;
-    CounterSums counters;
-    if (rule.spec.type == RuleType::kTtlCleanupStalled) {
-      counters = impl_->SumCounters(rule, now_millis);
-    }
+    LazyCounterSums counters{[&] { return impl_->SumCounters(rule, now_millis); }, std::nullopt};
     for (const Watch& w : impl_->watches[r]) {
       const Judgement j = impl_->Judge(rule, w, now_millis, /*full=*/true, &counters);
       auto [it, inserted] = by_series.try_emplace({rule.spec.series, w.entry->first});
