@@ -89,6 +89,18 @@ struct Agent::Metrics {
           .Name("statewatch_storage_size_bytes")
           .Help("Size of the SQLite files (db=samples|alerts).")
           .Register(registry);
+  prometheus::Family<prometheus::Gauge>& storage_ok =
+      prometheus::BuildGauge()
+          .Name("statewatch_storage_last_write_successful")
+          .Help(
+              "1 when the last write to the SQLite file succeeded (db=samples|alerts), 0 while "
+              "writes fail (a full disk, a read-only file system).")
+          .Register(registry);
+
+  // Whether the last write to each store succeeded: a failing store is logged when it starts
+  // failing and when it recovers, not at every cycle (a full disk would flood the journal).
+  std::mutex write_mu;
+  std::map<std::string, bool> write_ok;
 };
 
 struct Agent::Source {
@@ -116,6 +128,16 @@ struct Agent::Pipeline {
 };
 
 namespace {
+
+// How many unstored transitions or alert-log entries an agent keeps for a retry while its alert
+// store cannot be written: enough for a long outage of a busy agent, small next to its memory.
+constexpr size_t kMaxRetainedWrites = 10'000;
+
+template <typename T>
+std::vector<T> KeepNewest(std::vector<T> items, size_t limit) {
+  if (items.size() > limit) items.erase(items.begin(), items.end() - static_cast<long>(limit));
+  return items;
+}
 
 std::chrono::milliseconds LongestWindow(const std::vector<rules::RuleSpec>& specs) {
   std::chrono::milliseconds longest{0};
@@ -201,6 +223,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
   if (!pipeline.ok()) return pipeline.status();
   agent->pipeline_ = std::move(*pipeline);
   agent->metrics_->reload_ok.Set(1);
+  for (const char* db : {"samples", "alerts"}) agent->metrics_->storage_ok.Add({{"db", db}}).Set(1);
   agent->metrics_->reload_time.Set(static_cast<double>(agent->options_.clock->NowMillis()) / 1e3);
   spdlog::info("statewatchd: {} sources, {} rules, {} receivers; {} alerts restored",
                config->sources.size(), config->rules.size(), config->receivers.size(),
@@ -311,16 +334,36 @@ Status Agent::CollectSource(const std::string& name) {
   }
 
   if (!out.empty()) {
-    if (Status stored = samples_->Append(out); !stored.ok()) {
-      metrics_->storage_errors.Increment();
-      spdlog::error("storing {} samples of source '{}': {}", out.size(), name, stored.ToString());
-    } else {
-      metrics_->samples_stored.Increment(static_cast<double>(out.size()));
-    }
+    // Samples that cannot be stored are dropped (counted, logged): the rules still see them,
+    // so alerting goes on while the history has a gap.
+    const Status stored = samples_->Append(out);
+    NoteWrite("samples", stored, [&] {
+      return "storing " + std::to_string(out.size()) + " samples of source '" + name + "'";
+    });
+    if (stored.ok()) metrics_->samples_stored.Increment(static_cast<double>(out.size()));
     std::lock_guard<std::mutex> lock(p->rules_mu);
     p->engine->Observe(out);
   }
   return status;
+}
+
+void Agent::NoteWrite(const std::string& db, const Status& status,
+                      const std::function<std::string()>& what) const {
+  metrics_->storage_ok.Add({{"db", db}}).Set(status.ok() ? 1 : 0);
+  if (!status.ok()) metrics_->storage_errors.Increment();
+  std::lock_guard<std::mutex> lock(metrics_->write_mu);
+  auto it = metrics_->write_ok.try_emplace(db, true).first;
+  if (!status.ok() && it->second) {
+    spdlog::error(
+        "{}: {} (further failures of the {} store are logged at debug level until "
+        "it recovers)",
+        what(), status.ToString(), db);
+  } else if (!status.ok()) {
+    spdlog::debug("{}: {}", what(), status.ToString());
+  } else if (!it->second) {
+    spdlog::info("writes to the {} store succeed again", db);
+  }
+  it->second = status.ok();
 }
 
 Status Agent::CollectAll() {
@@ -350,13 +393,6 @@ Result<std::vector<rules::AlertTransition>> Agent::Evaluate() {
   metrics_->alerts.Add({{"state", "pending"}}).Set(static_cast<double>(pending));
   metrics_->alerts.Add({{"state", "firing"}}).Set(static_cast<double>(firing));
 
-  Status first;
-  auto note_error = [&](const Status& s, const char* what) {
-    if (s.ok()) return;
-    metrics_->storage_errors.Increment();
-    spdlog::error("{}: {}", what, s.ToString());
-    if (first.ok()) first = s;
-  };
   std::vector<storage::AlertLogEntry> log;
   for (const rules::AlertTransition& t : transitions) {
     const rules::Alert& a = t.alert;
@@ -376,10 +412,6 @@ Result<std::vector<rules::AlertTransition>> Agent::Evaluate() {
     entry.annotations_json = AnnotationsJson(a.annotations);
     log.push_back(std::move(entry));
   }
-  note_error(alerts_->LogTransitions(log), "writing the alert log");
-  // Queue before recording the active set: if we die in between, the restart re-derives the
-  // transition and the outbox's dedup key makes the second queueing a no-op.
-  note_error(p->notifier->Queue(transitions, alerts, now), "queueing notifications");
   std::vector<storage::ActiveAlertRecord> records;
   for (const rules::Alert& a : alerts) {
     storage::ActiveAlertRecord r;
@@ -394,11 +426,35 @@ Result<std::vector<rules::AlertTransition>> Agent::Evaluate() {
     r.annotations_json = AnnotationsJson(a.annotations);
     records.push_back(std::move(r));
   }
-  note_error(alerts_->ReplaceActiveAlerts(records), "saving active alerts");
+  // The notifications, the log and the active set in one transaction: a kill anywhere leaves
+  // the evaluation before this one or this one, so the restart neither misses a notification
+  // nor re-derives (and re-sends) one already queued. What could not be stored (a full disk)
+  // is kept here, bounded, and committed with the next evaluation.
+  std::lock_guard<std::mutex> retry_lock(retry_mu_);
+  std::vector<rules::AlertTransition> to_queue = std::move(unqueued_);
+  to_queue.insert(to_queue.end(), transitions.begin(), transitions.end());
+  std::vector<storage::AlertLogEntry> to_log = std::move(unlogged_);
+  to_log.insert(to_log.end(), std::make_move_iterator(log.begin()),
+                std::make_move_iterator(log.end()));
+  unqueued_.clear();
+  unlogged_.clear();
+  const Notifier::Plan plan = p->notifier->PlanNotifications(to_queue, alerts, now);
+  const Status committed = alerts_->CommitEvaluation(plan.notifications, to_log, records, now);
+  NoteWrite("alerts", committed, [&] {
+    return "storing the evaluation (" + std::to_string(plan.notifications.size()) +
+           " notifications, " + std::to_string(to_log.size()) + " transitions, " +
+           std::to_string(records.size()) + " active alerts)";
+  });
+  if (committed.ok()) {
+    p->notifier->Apply(plan);
+  } else {
+    unqueued_ = KeepNewest(std::move(to_queue), kMaxRetainedWrites);
+    unlogged_ = KeepNewest(std::move(to_log), kMaxRetainedWrites);
+  }
   if (Result<size_t> queued = alerts_->QueuedCount(); queued.ok()) {
     metrics_->queued.Set(static_cast<double>(*queued));
   }
-  if (!first.ok()) return first;
+  if (!committed.ok()) return committed;
   return transitions;
 }
 
@@ -418,11 +474,11 @@ Status Agent::ApplyRetention() {
   policy.resolution = c.downsample_resolution;
   const int64_t now = options_.clock->NowMillis();
   Result<storage::RetentionStats> stats = samples_->ApplyRetention(now, policy);
-  if (!stats.ok()) {
-    metrics_->storage_errors.Increment();
-    return stats.status();
-  }
-  SW_RETURN_IF_ERROR(alerts_->PruneLog(now - c.retention.count()));
+  NoteWrite("samples", stats.status(), [] { return std::string("applying retention"); });
+  if (!stats.ok()) return stats.status();
+  const Status pruned = alerts_->PruneLog(now - c.retention.count());
+  NoteWrite("alerts", pruned, [] { return std::string("pruning the alert log"); });
+  SW_RETURN_IF_ERROR(pruned);
   if (Result<int64_t> size = samples_->SizeBytes(); size.ok()) {
     metrics_->storage_size.Add({{"db", "samples"}}).Set(static_cast<double>(*size));
   }

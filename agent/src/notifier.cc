@@ -40,6 +40,29 @@ Result<std::unique_ptr<WebhookSender>> WebhookSender::Create(const ReceiverConfi
   return sender;
 }
 
+namespace {
+
+// httplib names its errors in one word ("Read"); the outbox's last_error and the log say what
+// happened in terms of the receiver and the configured timeout.
+std::string DescribeError(httplib::Error error, std::chrono::milliseconds timeout_ms) {
+  const std::string timeout = std::to_string(timeout_ms.count()) + "ms";
+  switch (error) {
+    case httplib::Error::Connection:
+      return "cannot connect (connection refused or host unreachable)";
+    case httplib::Error::ConnectionTimeout:
+      return "Timeout: not connected within " + timeout;
+    case httplib::Error::Read:
+      return "Timeout or closed: no answer within " + timeout;
+    case httplib::Error::Write:
+      return "sending the notification failed (connection closed or no progress within " + timeout +
+             ")";
+    default:
+      return httplib::to_string(error);
+  }
+}
+
+}  // namespace
+
 Result<int> WebhookSender::Post(const std::string& body, int64_t now_millis) const {
   httplib::Client client(scheme_host_port_);
   client.set_connection_timeout(config_.timeout);
@@ -54,7 +77,8 @@ Result<int> WebhookSender::Post(const std::string& body, int64_t now_millis) con
   }
   httplib::Result result = client.Post(path_, headers, body, "application/json");
   if (!result) {
-    return Status::Unavailable("POST " + config_.url + ": " + httplib::to_string(result.error()));
+    return Status::Unavailable("POST " + config_.url + ": " +
+                               DescribeError(result.error(), config_.timeout));
   }
   return result->status;
 }
@@ -90,8 +114,8 @@ void Notifier::MarkNotified(const rules::Alert& alert) {
   for (const auto& [name, sender] : senders_) last_slot_[{alert.fingerprint, name}] = -1;
 }
 
-Status Notifier::Queue(const std::vector<rules::AlertTransition>& transitions,
-                       const std::vector<rules::Alert>& alerts, int64_t now) {
+Notifier::Plan Notifier::PlanNotifications(const std::vector<rules::AlertTransition>& transitions,
+                                           const std::vector<rules::Alert>& alerts, int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
   auto body_for = [&](const std::string& name, const WebhookSender& sender,
                       const rules::Alert& alert, NotificationStatus status) {
@@ -102,19 +126,19 @@ Status Notifier::Queue(const std::vector<rules::AlertTransition>& transitions,
     return BuildWebhookPayload(name, options_.external_url, alert, status);
   };
 
+  Plan plan;
   for (const rules::AlertTransition& t : transitions) {
     const rules::Alert& alert = t.alert;
     if (alert.state != rules::AlertState::kInactive || t.from != rules::AlertState::kFiring) {
       continue;
     }
+    plan.resolved.push_back(alert.fingerprint);
     const std::string key =
         alert.fingerprint + "|resolved|" + std::to_string(alert.fired_at_millis);
     for (const auto& [name, sender] : senders_) {
-      last_slot_.erase({alert.fingerprint, name});
       if (!sender->config().send_resolved) continue;
-      Result<int64_t> id = store_->Enqueue(
-          name, key, body_for(name, *sender, alert, NotificationStatus::kResolved), now);
-      if (!id.ok()) return id.status();
+      plan.notifications.push_back(
+          {name, key, body_for(name, *sender, alert, NotificationStatus::kResolved)});
     }
   }
   for (const rules::Alert& alert : alerts) {
@@ -124,18 +148,36 @@ Status Notifier::Queue(const std::vector<rules::AlertTransition>& transitions,
     for (const auto& [name, sender] : senders_) {
       const int64_t repeat = std::max<int64_t>(1, sender->config().repeat_interval.count());
       const int64_t slot = std::max<int64_t>(0, now - alert.fired_at_millis) / repeat;
-      const std::pair<std::string, std::string> id{alert.fingerprint, name};
+      std::pair<std::string, std::string> id{alert.fingerprint, name};
       auto it = last_slot_.find(id);
       if (it != last_slot_.end() && it->second == -1) it->second = slot;  // restored: sent
       if (it != last_slot_.end() && it->second >= slot) continue;
-      last_slot_[id] = slot;
       const std::string key = alert.fingerprint + "|firing|" +
                               std::to_string(alert.fired_at_millis) + "|" + std::to_string(slot);
-      Result<int64_t> queued = store_->Enqueue(
-          name, key, body_for(name, *sender, alert, NotificationStatus::kFiring), now);
-      if (!queued.ok()) return queued.status();
+      plan.notifications.push_back(
+          {name, key, body_for(name, *sender, alert, NotificationStatus::kFiring)});
+      plan.slots.emplace_back(std::move(id), slot);
     }
   }
+  return plan;
+}
+
+void Notifier::Apply(const Plan& plan) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const std::string& fingerprint : plan.resolved) {
+    for (const auto& [name, sender] : senders_) last_slot_.erase({fingerprint, name});
+  }
+  for (const auto& [id, slot] : plan.slots) last_slot_[id] = slot;
+}
+
+Status Notifier::Queue(const std::vector<rules::AlertTransition>& transitions,
+                       const std::vector<rules::Alert>& alerts, int64_t now) {
+  const Plan plan = PlanNotifications(transitions, alerts, now);
+  for (const storage::QueuedNotification& n : plan.notifications) {
+    Result<int64_t> id = store_->Enqueue(n.receiver, n.dedup_key, n.payload, now);
+    if (!id.ok()) return id.status();
+  }
+  Apply(plan);
   return Status::OK();
 }
 

@@ -51,6 +51,93 @@ int64_t SqlLimit(size_t limit) {
              : static_cast<int64_t>(limit);
 }
 
+// The statements behind LogTransitions, ReplaceActiveAlerts and Enqueue, for a caller that holds
+// the lock and has a transaction open (each public method alone, or CommitEvaluation's one
+// transaction for all three).
+
+Status InsertLogEntries(internal::Database& db, const std::vector<AlertLogEntry>& entries) {
+  if (entries.empty()) return Status::OK();
+  Statement q;
+  SW_RETURN_IF_ERROR(db.Prepare(
+      "INSERT INTO alert_log(t, alertname, labels, fingerprint, from_state, to_state, value, "
+      "annotations) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+      &q));
+  for (const AlertLogEntry& e : entries) {
+    auto guard = q.Use();
+    q.BindInt64(1, e.t_millis);
+    q.BindText(2, e.alertname);
+    q.BindText(3, e.labels);
+    q.BindText(4, e.fingerprint);
+    q.BindText(5, e.from_state);
+    q.BindText(6, e.to_state);
+    q.BindDouble(7, e.value);
+    q.BindText(8, e.annotations_json);
+    if (q.Step() != SQLITE_DONE) return db.Error("logging a transition of " + e.alertname);
+  }
+  return Status::OK();
+}
+
+Status CheckFingerprintsUnique(const std::vector<ActiveAlertRecord>& alerts) {
+  std::set<std::string_view> fingerprints;
+  for (const ActiveAlertRecord& a : alerts) {
+    if (!fingerprints.insert(a.fingerprint).second) {
+      return Status::InvalidArgument("active alerts: fingerprint " + a.fingerprint +
+                                     " appears twice (" + a.alertname + a.labels + ")");
+    }
+  }
+  return Status::OK();
+}
+
+Status WriteActiveAlerts(internal::Database& db, const std::vector<ActiveAlertRecord>& alerts) {
+  SW_RETURN_IF_ERROR(db.Exec("DELETE FROM active_alerts"));
+  Statement q;
+  SW_RETURN_IF_ERROR(db.Prepare(
+      "INSERT INTO active_alerts(fingerprint, alertname, labels, state, active_at, fired_at, "
+      "last_active, value, annotations) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+      &q));
+  for (const ActiveAlertRecord& a : alerts) {
+    q.Reset();
+    q.BindText(1, a.fingerprint);
+    q.BindText(2, a.alertname);
+    q.BindText(3, a.labels);
+    q.BindText(4, a.state);
+    q.BindInt64(5, a.active_at_millis);
+    q.BindInt64(6, a.fired_at_millis);
+    q.BindInt64(7, a.last_active_millis);
+    q.BindDouble(8, a.value);
+    q.BindText(9, a.annotations_json);
+    if (q.Step() != SQLITE_DONE) return db.Error("storing active alert " + a.fingerprint);
+  }
+  q.Reset();
+  return Status::OK();
+}
+
+// Idempotent per (receiver, dedup_key) while queued: returns the existing item's id then.
+Result<int64_t> InsertOutboxItem(internal::Database& db, const QueuedNotification& n,
+                                 int64_t now_millis) {
+  Statement insert;
+  SW_RETURN_IF_ERROR(
+      db.Prepare("INSERT INTO outbox(receiver, dedup_key, payload, created, next_attempt) "
+                 "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(receiver, dedup_key) DO NOTHING",
+                 &insert));
+  insert.BindText(1, n.receiver);
+  insert.BindText(2, n.dedup_key);
+  insert.BindText(3, n.payload);
+  insert.BindInt64(4, now_millis);
+  if (insert.Step() != SQLITE_DONE) return db.Error("queueing for " + n.receiver);
+  if (db.Changes() > 0) return db.LastInsertRowid();
+  // Already queued: hand back the existing item, change nothing.
+  Statement find;
+  SW_RETURN_IF_ERROR(
+      db.Prepare("SELECT id FROM outbox WHERE receiver = ?1 AND dedup_key = ?2", &find));
+  find.BindText(1, n.receiver);
+  find.BindText(2, n.dedup_key);
+  if (find.Step() != SQLITE_ROW) return db.Error("finding the queued item for " + n.dedup_key);
+  const int64_t id = find.ColumnInt64(0);
+  find.Reset();
+  return id;
+}
+
 }  // namespace
 
 struct AlertStore::Impl {
@@ -101,23 +188,7 @@ Status AlertStore::LogTransitions(const std::vector<AlertLogEntry>& entries) {
   // with 2 000 new alerts take half a second.
   Transaction txn(impl_->db.get());
   SW_RETURN_IF_ERROR(txn.status());
-  Statement q;
-  SW_RETURN_IF_ERROR(impl_->db->Prepare(
-      "INSERT INTO alert_log(t, alertname, labels, fingerprint, from_state, to_state, value, "
-      "annotations) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-      &q));
-  for (const AlertLogEntry& e : entries) {
-    auto guard = q.Use();
-    q.BindInt64(1, e.t_millis);
-    q.BindText(2, e.alertname);
-    q.BindText(3, e.labels);
-    q.BindText(4, e.fingerprint);
-    q.BindText(5, e.from_state);
-    q.BindText(6, e.to_state);
-    q.BindDouble(7, e.value);
-    q.BindText(8, e.annotations_json);
-    if (q.Step() != SQLITE_DONE) return impl_->db->Error("logging a transition of " + e.alertname);
-  }
+  SW_RETURN_IF_ERROR(InsertLogEntries(*impl_->db, entries));
   return txn.Commit();
 }
 
@@ -163,37 +234,11 @@ Status AlertStore::PruneLog(int64_t before_millis) {
 }
 
 Status AlertStore::ReplaceActiveAlerts(const std::vector<ActiveAlertRecord>& alerts) {
-  std::set<std::string_view> fingerprints;
-  for (const ActiveAlertRecord& a : alerts) {
-    if (!fingerprints.insert(a.fingerprint).second) {
-      return Status::InvalidArgument("active alerts: fingerprint " + a.fingerprint +
-                                     " appears twice (" + a.alertname + a.labels + ")");
-    }
-  }
+  SW_RETURN_IF_ERROR(CheckFingerprintsUnique(alerts));
   std::lock_guard<std::mutex> lock(impl_->mu);
-  internal::Database& db = *impl_->db;
-  Transaction txn(&db);
+  Transaction txn(impl_->db.get());
   SW_RETURN_IF_ERROR(txn.status());
-  SW_RETURN_IF_ERROR(db.Exec("DELETE FROM active_alerts"));
-  Statement q;
-  SW_RETURN_IF_ERROR(db.Prepare(
-      "INSERT INTO active_alerts(fingerprint, alertname, labels, state, active_at, fired_at, "
-      "last_active, value, annotations) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-      &q));
-  for (const ActiveAlertRecord& a : alerts) {
-    q.Reset();
-    q.BindText(1, a.fingerprint);
-    q.BindText(2, a.alertname);
-    q.BindText(3, a.labels);
-    q.BindText(4, a.state);
-    q.BindInt64(5, a.active_at_millis);
-    q.BindInt64(6, a.fired_at_millis);
-    q.BindInt64(7, a.last_active_millis);
-    q.BindDouble(8, a.value);
-    q.BindText(9, a.annotations_json);
-    if (q.Step() != SQLITE_DONE) return db.Error("storing active alert " + a.fingerprint);
-  }
-  q.Reset();
+  SW_RETURN_IF_ERROR(WriteActiveAlerts(*impl_->db, alerts));
   return txn.Commit();
 }
 
@@ -226,35 +271,29 @@ Result<std::vector<ActiveAlertRecord>> AlertStore::ActiveAlerts() {
 Result<int64_t> AlertStore::Enqueue(const std::string& receiver, const std::string& dedup_key,
                                     const std::string& payload, int64_t now_millis) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  internal::Database& db = *impl_->db;
-  Transaction txn(&db);
+  Transaction txn(impl_->db.get());
   SW_RETURN_IF_ERROR(txn.status());
-  Statement insert;
-  SW_RETURN_IF_ERROR(
-      db.Prepare("INSERT INTO outbox(receiver, dedup_key, payload, created, next_attempt) "
-                 "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(receiver, dedup_key) DO NOTHING",
-                 &insert));
-  insert.BindText(1, receiver);
-  insert.BindText(2, dedup_key);
-  insert.BindText(3, payload);
-  insert.BindInt64(4, now_millis);
-  if (insert.Step() != SQLITE_DONE) return db.Error("queueing for " + receiver);
-  if (db.Changes() > 0) {
-    const int64_t id = db.LastInsertRowid();
-    SW_RETURN_IF_ERROR(txn.Commit());
-    return id;
-  }
-  // Already queued: hand back the existing item, change nothing (the transaction wrote nothing).
-  Statement find;
-  SW_RETURN_IF_ERROR(
-      db.Prepare("SELECT id FROM outbox WHERE receiver = ?1 AND dedup_key = ?2", &find));
-  find.BindText(1, receiver);
-  find.BindText(2, dedup_key);
-  if (find.Step() != SQLITE_ROW) return db.Error("finding the queued item for " + dedup_key);
-  const int64_t id = find.ColumnInt64(0);
-  find.Reset();
+  Result<int64_t> id = InsertOutboxItem(*impl_->db, {receiver, dedup_key, payload}, now_millis);
+  if (!id.ok()) return id.status();
   SW_RETURN_IF_ERROR(txn.Commit());
   return id;
+}
+
+Status AlertStore::CommitEvaluation(const std::vector<QueuedNotification>& notifications,
+                                    const std::vector<AlertLogEntry>& log,
+                                    const std::vector<ActiveAlertRecord>& active,
+                                    int64_t now_millis) {
+  SW_RETURN_IF_ERROR(CheckFingerprintsUnique(active));
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Transaction txn(impl_->db.get());
+  SW_RETURN_IF_ERROR(txn.status());
+  for (const QueuedNotification& n : notifications) {
+    Result<int64_t> id = InsertOutboxItem(*impl_->db, n, now_millis);
+    if (!id.ok()) return id.status();
+  }
+  SW_RETURN_IF_ERROR(InsertLogEntries(*impl_->db, log));
+  SW_RETURN_IF_ERROR(WriteActiveAlerts(*impl_->db, active));
+  return txn.Commit();
 }
 
 namespace {

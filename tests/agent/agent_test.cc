@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/webhook_receiver.h"
+#include "embedded-state/small_filesystem.h"
 #include "embedded-state/test_util.h"
 #include "statewatch/agent/http_api.h"
 #include "statewatch/agent/secret_file.h"
@@ -18,6 +19,7 @@
 namespace statewatch::agent {
 namespace {
 
+using statewatch::testing::SmallFilesystem;
 using statewatch::testing::TempDir;
 using statewatch::testing::WebhookReceiver;
 using std::chrono::hours;
@@ -190,6 +192,81 @@ TEST_F(AgentTest, ReceiverOutageDelaysButDoesNotLoseTheAlert) {
   const std::string metrics = agent->MetricsText();
   EXPECT_THAT(metrics,
               HasSubstr("statewatch_notifications_total{receiver=\"ops\",result=\"retried\"}"));
+}
+
+// The storage directory on a small tmpfs that fills up. While it is full: every cycle still
+// runs, the failing store is named and reported (statewatch_storage_last_write_successful 0,
+// the error counter), the rules keep working on what is collected. Once space returns: writes
+// resume, the alert that fired meanwhile is delivered, and nothing stored before is lost.
+TEST_F(AgentTest, AFullDiskIsReportedLosesNothingStoredAndRecovers) {
+  SmallFilesystem disk(dir_.Sub("data"), "4m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
+  WebhookReceiver receiver;
+  WriteConfig(receiver.url());
+  std::unique_ptr<Agent> agent = MakeAgent();
+  ASSERT_NE(agent, nullptr);
+  for (int step = 0; step < 12; ++step) Step(*agent, 50);
+  auto count_samples = [&] {
+    size_t n = 0;
+    EXPECT_SW_OK(agent->samples()->ForEachSample(0, clock_.NowMillis(), [&](auto&) { ++n; }));
+    return n;
+  };
+  const size_t stored_before = count_samples();
+  ASSERT_GT(stored_before, 0u);
+
+  // Fill what is left of the filesystem.
+  {
+    std::ofstream filler(dir_.Sub("data/filler"), std::ios::binary);
+    const std::string block(64 * 1024, 'x');
+    while (filler.write(block.data(), static_cast<std::streamsize>(block.size())) &&
+           filler.flush()) {
+    }
+  }
+  // Grow the leak until the alert fires. The stores fail as soon as SQLite needs a new page
+  // (its WAL may still reuse space for a while); every cycle runs regardless.
+  Status first_error;
+  bool firing = false;
+  for (int step = 0; step < 2 * 24 * 12 && !firing; ++step) {
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_SW_OK(backend_->SetCurrentKey("customer-" + std::to_string(next_key_++)));
+      ASSERT_SW_OK(leak_->Update("segment"));
+    }
+    clock_.Advance(kStep);
+    ASSERT_SW_OK(agent->CollectAll());  // the source is fine; storing its samples is not
+    Result<std::vector<rules::AlertTransition>> evaluated = agent->Evaluate();
+    if (!evaluated.ok() && first_error.ok()) first_error = evaluated.status();
+    ASSERT_TRUE(agent->Deliver().ok());
+    for (const rules::Alert& a : agent->Alerts()) {
+      firing |= a.rule == "StateWithoutTtlGrowing" && a.state == rules::AlertState::kFiring;
+    }
+  }
+  ASSERT_TRUE(firing) << "the rules stopped working while the disk was full";
+  ASSERT_FALSE(first_error.ok()) << "nothing failed: the disk never filled";
+  EXPECT_THAT(first_error.ToString(), HasSubstr("full"));
+  std::string metrics = agent->MetricsText();
+  EXPECT_THAT(metrics, HasSubstr("statewatch_storage_last_write_successful{db=\"samples\"} 0"));
+  EXPECT_THAT(metrics, HasSubstr("statewatch_storage_last_write_successful{db=\"alerts\"} 0"));
+  EXPECT_THAT(metrics, Not(HasSubstr("statewatch_storage_errors_total 0\n")));
+  EXPECT_TRUE(Find(receiver, "StateWithoutTtlGrowing", "firing").is_null())
+      << "delivered although it could not be queued";
+
+  // Space returns: the next cycles store again, queue what fired meanwhile and deliver it.
+  std::filesystem::remove(dir_.Sub("data/filler"));
+  for (int step = 0; step < 3; ++step) Step(*agent, 50);
+  metrics = agent->MetricsText();
+  EXPECT_THAT(metrics, HasSubstr("statewatch_storage_last_write_successful{db=\"samples\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("statewatch_storage_last_write_successful{db=\"alerts\"} 1"));
+  const nlohmann::json delivered = Find(receiver, "StateWithoutTtlGrowing", "firing");
+  ASSERT_FALSE(delivered.is_null()) << "the alert that fired on a full disk was lost";
+  EXPECT_EQ(delivered["alerts"][0]["labels"]["state"], "orders_join");
+  EXPECT_GT(count_samples(), stored_before);  // what was stored before is all still there
+  size_t log_entries = 0;
+  const std::vector<storage::AlertLogEntry> transitions =
+      agent->alert_store()->Transitions(0, 1000).value();
+  for (const auto& e : transitions) {
+    log_entries += e.alertname == "StateWithoutTtlGrowing" && e.to_state == "firing" ? 1 : 0;
+  }
+  EXPECT_EQ(log_entries, 1u) << "the firing transition was not logged once space returned";
 }
 
 TEST_F(AgentTest, RestartKeepsForProgressAndDoesNotResend) {

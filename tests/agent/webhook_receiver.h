@@ -1,11 +1,13 @@
 // A real HTTP webhook receiver on a free loopback port, for tests: records every request and
-// answers with a status the test chooses (200 by default; e.g. 500 to simulate an outage).
+// answers with a status the test chooses (200 by default; e.g. 500 to simulate an outage),
+// optionally after a delay (a slow receiver, or one slower than the sender's timeout).
 #pragma once
 
 #include <httplib.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,15 +21,30 @@ class WebhookReceiver {
     std::string path;
     std::string body;
     httplib::Headers headers;
-    int answered = 0;  // the status it got
+    int answered = 0;  // the status it got (if the sender waited for it)
+    std::chrono::steady_clock::time_point received;
+    std::chrono::milliseconds delay{0};  // how long the answer was held back
+  };
+  // How to answer the n-th request (0-based).
+  struct Answer {
+    int status = 200;
+    std::chrono::milliseconds delay{0};
   };
 
   WebhookReceiver() {
     server_.Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(mu_);
-      res.status = status_;
-      requests_.push_back({req.path, req.body, req.headers, status_});
-      cv_.notify_all();
+      Answer answer;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        answer = answer_ ? answer_(requests_.size()) : Answer{status_, delay_};
+        res.status = answer.status;
+        requests_.push_back({req.path, req.body, req.headers, answer.status,
+                             std::chrono::steady_clock::now(), answer.delay});
+        cv_.notify_all();
+      }
+      // A slow receiver: the answer leaves only after the delay (outside the lock, so the
+      // test can read what arrived meanwhile).
+      if (answer.delay.count() > 0) std::this_thread::sleep_for(answer.delay);
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     // Bound before the thread starts: the kernel queues connections until accept() runs.
@@ -49,6 +66,15 @@ class WebhookReceiver {
     std::lock_guard<std::mutex> lock(mu_);
     status_ = status;
   }
+  void set_delay(std::chrono::milliseconds delay) {
+    std::lock_guard<std::mutex> lock(mu_);
+    delay_ = delay;
+  }
+  // Answers each request as `answer(n)` says (instead of set_status/set_delay).
+  void set_answer(std::function<Answer(size_t n)> answer) {
+    std::lock_guard<std::mutex> lock(mu_);
+    answer_ = std::move(answer);
+  }
   std::vector<Request> requests() const {
     std::lock_guard<std::mutex> lock(mu_);
     return requests_;
@@ -66,6 +92,8 @@ class WebhookReceiver {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int status_ = 200;
+  std::chrono::milliseconds delay_{0};
+  std::function<Answer(size_t)> answer_;
   std::vector<Request> requests_;
 };
 

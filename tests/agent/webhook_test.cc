@@ -200,6 +200,50 @@ TEST_F(NotifierTest, RefusedConnectionIsRetriedNotLost) {
   EXPECT_THAT(items[0].last_error, HasSubstr("127.0.0.1:" + std::to_string(port)));
 }
 
+// A slow receiver that answers within the timeout gets the notification once; one slower than
+// the timeout counts as not acknowledged: retried with backoff, never dropped, and the error
+// says it timed out.
+TEST_F(NotifierTest, SlowReceiversAreWaitedForUpToTheTimeoutThenRetried) {
+  WebhookReceiver receiver;
+  ReceiverConfig config = Receiver(receiver.url());
+  config.timeout = std::chrono::milliseconds(300);
+  auto notifier = Make({config});
+  const rules::Alert alert = FiringAlert();
+
+  receiver.set_delay(std::chrono::milliseconds(100));  // slow, within the timeout
+  ASSERT_SW_OK(notifier->Queue({{alert, rules::AlertState::kPending}}, {alert}, kStart));
+  auto within = notifier->DeliverDue(kStart);
+  ASSERT_TRUE(within.ok());
+  EXPECT_EQ(within->delivered, 1u);
+  EXPECT_EQ(within->retried, 0u);
+  EXPECT_EQ(Queued(), 0u);
+
+  rules::Alert resolved = alert;
+  resolved.state = rules::AlertState::kInactive;
+  resolved.resolved_at_millis = kStart + 60'000;
+  receiver.set_delay(std::chrono::milliseconds(1500));  // slower than the timeout
+  ASSERT_SW_OK(notifier->Queue({{resolved, rules::AlertState::kFiring}}, {}, kStart + 60'000));
+  auto timed_out = notifier->DeliverDue(kStart + 60'000);
+  ASSERT_TRUE(timed_out.ok());
+  EXPECT_EQ(timed_out->delivered, 0u);
+  EXPECT_EQ(timed_out->retried, 1u);
+  EXPECT_EQ(Queued(), 1u);
+  auto items = store_->Due(kStart + 3'600'000, 10).value();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].attempts, 1);
+  EXPECT_THAT(items[0].last_error, HasSubstr("Timeout"));
+
+  receiver.set_delay(std::chrono::milliseconds(0));  // back to normal: delivered on the retry
+  const int64_t next = notifier->NextAttemptMillis().value().value();
+  auto retried = notifier->DeliverDue(next);
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->delivered, 1u);
+  EXPECT_EQ(Queued(), 0u);
+  ASSERT_EQ(receiver.requests().size(), 3u);
+  EXPECT_EQ(receiver.requests()[1].body, receiver.requests()[2].body);  // the same notification
+  EXPECT_THAT(receiver.requests()[2].body, HasSubstr("\"status\":\"resolved\""));
+}
+
 TEST_F(NotifierTest, ClientErrorsAreDroppedAndRecorded) {
   WebhookReceiver receiver;
   receiver.set_status(400);

@@ -7,14 +7,12 @@
 // that drops to an unprivileged user, since root ignores file modes.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
+#include "embedded-state/small_filesystem.h"
 #include "embedded-state/test_util.h"
 #include "statewatch/state/checkpoint.h"
 
@@ -22,6 +20,7 @@ namespace statewatch {
 namespace {
 
 namespace fs = std::filesystem;
+using statewatch::testing::SmallFilesystem;
 using statewatch::testing::TempDir;
 using ::testing::HasSubstr;
 
@@ -38,29 +37,6 @@ void Fill(KeyedStateBackend& b, int keys, size_t value_bytes) {
   }
 }
 
-// A tmpfs of `size` mounted on a fresh directory, unmounted at the end.
-class SmallFilesystem {
- public:
-  explicit SmallFilesystem(const std::string& dir) : dir_(dir) {
-    fs::create_directories(dir_);
-    mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=1m") == 0;
-    if (!mounted_) error_ = std::strerror(errno);
-  }
-  ~SmallFilesystem() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-  bool Resize(const std::string& size) {
-    return ::mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT, ("size=" + size).c_str()) == 0;
-  }
-
- private:
-  const std::string dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
-
 class CheckpointDiskTest : public ::testing::TestWithParam<std::string> {
  protected:
   std::unique_ptr<KeyedStateBackend> Backend() {
@@ -75,7 +51,7 @@ class CheckpointDiskTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(CheckpointDiskTest, AFullDiskFailsClearlyKeepsThePreviousCheckpointAndRecovers) {
-  SmallFilesystem small(dir_.Sub("small"));
+  SmallFilesystem small(dir_.Sub("small"), "1m");
   if (!small.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << small.error();
   auto b = Backend();
   CheckpointOptions o;

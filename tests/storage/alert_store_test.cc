@@ -152,6 +152,42 @@ TEST_F(AlertStoreTest, ReplacesActiveAlertsAsAWholeAndKeepsThemAcrossReopen) {
   EXPECT_TRUE(store_->ActiveAlerts()->empty());
 }
 
+// An evaluation's notifications, log entries and active set land together or not at all: a
+// failure in the last write (here an injected fault on the active set) leaves the outbox and
+// the log as they were, and a retry of the same evaluation stores each once.
+TEST_F(AlertStoreTest, CommitEvaluationStoresAllOrNothing) {
+  const std::vector<QueuedNotification> notifications = {{"ops", "a|firing|200|0", "{}"},
+                                                         {"pager", "a|firing|200|0", "{}"}};
+  const std::vector<AlertLogEntry> log = {Transition(200, "a", "pending", "firing")};
+  ASSERT_SW_OK(store_->CommitEvaluation({}, {Transition(100, "a", "inactive", "pending")},
+                                        {Active("a", "pending")}, 100));
+
+  RawExec(path_,
+          "CREATE TRIGGER fault BEFORE INSERT ON active_alerts WHEN NEW.state = 'firing' "
+          "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  const Status failed = store_->CommitEvaluation(notifications, log, {Active("a", "firing")}, 200);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_THAT(failed.ToString(), HasSubstr("injected fault"));
+  EXPECT_EQ(store_->QueuedCount().value(), 0u);
+  EXPECT_EQ(store_->Transitions(0, 10).value().size(), 1u);
+  EXPECT_EQ(store_->ActiveAlerts().value()[0].state, "pending");
+  // Duplicate fingerprints are refused before anything is written.
+  EXPECT_TRUE(store_
+                  ->CommitEvaluation(notifications, log,
+                                     {Active("b", "pending"), Active("b", "pending")}, 200)
+                  .IsInvalidArgument());
+  EXPECT_EQ(store_->QueuedCount().value(), 0u);
+
+  RawExec(path_, "DROP TRIGGER fault");
+  ASSERT_SW_OK(store_->CommitEvaluation(notifications, log, {Active("a", "firing")}, 200));
+  // The same notifications again (a retry): still one item per receiver and key.
+  ASSERT_SW_OK(store_->CommitEvaluation(notifications, {}, {Active("a", "firing")}, 250));
+  Reopen();
+  EXPECT_EQ(store_->QueuedCount().value(), 2u);
+  EXPECT_EQ(store_->Transitions(0, 10).value().size(), 2u);
+  EXPECT_EQ(store_->ActiveAlerts().value()[0].state, "firing");
+}
+
 TEST_F(AlertStoreTest, EnqueueIsIdempotentPerReceiverAndKeyWhileQueued) {
   const int64_t id = Enqueue("ops", "fp|firing|t0", "body-1", 1000);
   EXPECT_EQ(Enqueue("ops", "fp|firing|t0", "body-2", 2000), id);  // same item, unchanged

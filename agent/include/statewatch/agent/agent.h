@@ -116,6 +116,11 @@ class Agent {
   Result<std::shared_ptr<Pipeline>> Build(const Config& config,
                                           const std::vector<rules::Alert>& restore) const;
   std::shared_ptr<Pipeline> pipeline() const;
+  // Records the outcome of a write to one store (`db`: samples, alerts): the error counter and
+  // statewatch_storage_last_write_successful; logs `what()` when the store starts failing and
+  // says when it recovers.
+  void NoteWrite(const std::string& db, const Status& status,
+                 const std::function<std::string()>& what) const;
 
   AgentOptions options_;
   std::unique_ptr<storage::SampleStore> samples_;
@@ -125,6 +130,12 @@ class Agent {
   mutable std::mutex pipeline_mu_;  // guards the pointer, not the pipeline
   std::shared_ptr<Pipeline> pipeline_;
   std::mutex reload_mu_;  // one Reload at a time
+
+  // Transitions the outbox and alert-log entries the log could not store (a full disk), tried
+  // again at the next evaluation; bounded (the newest are kept).
+  std::mutex retry_mu_;
+  std::vector<rules::AlertTransition> unqueued_;
+  std::vector<storage::AlertLogEntry> unlogged_;
   std::function<void()> reload_listener_;
 };
 

@@ -73,8 +73,22 @@ class Notifier {
                                                   const std::vector<ReceiverConfig>& receivers,
                                                   Options options);
 
-  // Queues what this evaluation calls for: `transitions` from RuleEngine::Evaluate and the
-  // current `alerts` (for repeats). Returns the first storage error; nothing is sent here.
+  // What one evaluation calls for: the notifications to queue, and what the notifier remembers
+  // once they are stored (the repeat slot sent per alert and receiver).
+  struct Plan {
+    std::vector<storage::QueuedNotification> notifications;
+    std::vector<std::pair<std::pair<std::string, std::string>, int64_t>> slots;  // sent
+    std::vector<std::string> resolved;  // fingerprints whose repeats end
+  };
+  // Plans what this evaluation calls for: `transitions` from RuleEngine::Evaluate and the
+  // current `alerts` (for repeats). Changes nothing until Apply: a plan whose notifications
+  // could not be stored is planned again at the next evaluation.
+  Plan PlanNotifications(const std::vector<rules::AlertTransition>& transitions,
+                         const std::vector<rules::Alert>& alerts, int64_t now_millis);
+  // Records a plan whose notifications are stored (AlertStore::CommitEvaluation or Enqueue).
+  void Apply(const Plan& plan);
+  // PlanNotifications, Enqueue of each, Apply: for callers without an evaluation to commit with
+  // it. Returns the first storage error; nothing is sent here.
   Status Queue(const std::vector<rules::AlertTransition>& transitions,
                const std::vector<rules::Alert>& alerts, int64_t now_millis);
 

@@ -56,6 +56,13 @@ struct ActiveAlertRecord {
   std::string annotations_json;
 };
 
+// A notification to put in the outbox (see Enqueue).
+struct QueuedNotification {
+  std::string receiver;
+  std::string dedup_key;
+  std::string payload;
+};
+
 // One queued (or, from Dropped(), given-up) delivery.
 struct OutboxItem {
   int64_t id = 0;  // never reused, even after the item is delivered or dropped
@@ -95,6 +102,15 @@ class AlertStore {
   Status ReplaceActiveAlerts(const std::vector<ActiveAlertRecord>& alerts);
   // The stored active alerts, ordered by alertname, labels, fingerprint.
   Result<std::vector<ActiveAlertRecord>> ActiveAlerts();
+
+  // One evaluation's writes, all or none (one transaction): `notifications` queued as Enqueue
+  // queues each, `log` appended as LogTransitions does, the active set replaced by `active`. A
+  // crash then leaves the store as it was before the evaluation or after it — never a logged
+  // transition without its notification, nor a queued resolve while the stored active set still
+  // says firing (the restart would resolve it again and send it twice).
+  Status CommitEvaluation(const std::vector<QueuedNotification>& notifications,
+                          const std::vector<AlertLogEntry>& log,
+                          const std::vector<ActiveAlertRecord>& active, int64_t now_millis);
 
   // Outbox. Written before sending, removed after a 2xx.
   //
