@@ -1,8 +1,10 @@
 #include "statewatch/state/keyed_snapshot.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -144,6 +146,8 @@ class RecordReader {
  public:
   explicit RecordReader(const std::string& path) : path_(path) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd_ >= 0 && ::fstat(fd_, &st) == 0) size_ = static_cast<uint64_t>(st.st_size);
   }
   ~RecordReader() {
     if (fd_ >= 0) ::close(fd_);
@@ -184,6 +188,14 @@ class RecordReader {
     if (length > kMaxRecordBytes) {
       return Corrupt(start, "record length " + std::to_string(length) + " is implausible");
     }
+    // Checked against the file's size before allocating: a damaged length must not make us
+    // allocate (up to kMaxRecordBytes) for bytes that are not there.
+    const uint64_t left = size_ - std::min(size_, offset_);
+    if (uint64_t{length} + 4 > left) {
+      return Corrupt(start, "truncated in the middle of a record (its length says " +
+                                std::to_string(length + 4) + " more bytes, the file has " +
+                                std::to_string(left) + ")");
+    }
     bool short_read = false;
     SW_RETURN_IF_ERROR(ReadExactly(length + 4, payload, &short_read));
     if (short_read) return Corrupt(offset_, "truncated in the middle of a record");
@@ -198,6 +210,7 @@ class RecordReader {
 
  private:
   std::string path_;
+  uint64_t size_ = 0;  // the file's size when opened
   int fd_ = -1;
   uint64_t offset_ = 0;
 };

@@ -175,6 +175,18 @@ TEST_P(KeyedSnapshotTest, EveryTruncationAndFlippedByteIsACorruptionNamingTheFil
     EXPECT_TRUE(r.status().IsCorruption()) << at << ": " << r.status().ToString();
     EXPECT_THAT(r.status().message(), HasSubstr("at byte")) << r.status().ToString();
   }
+  // A record length damaged to 200 MiB in a small file: refused for running past the end of the
+  // file before anything is allocated for it (a length under the 256 MiB plausibility cap used
+  // to be allocated in full, then found short).
+  std::string long_length = bytes;
+  const uint32_t claimed = 200u << 20;
+  for (int i = 0; i < 4; ++i) long_length[8 + i] = static_cast<char>(claimed >> (8 * i));
+  WriteFile(bad, long_length);
+  auto too_long = ReadKeyedSnapshot(bad, nullptr);
+  ASSERT_TRUE(too_long.status().IsCorruption()) << too_long.status().ToString();
+  EXPECT_THAT(too_long.status().message(),
+              HasSubstr("its length says " + std::to_string(claimed + 4) +
+                        " more bytes, the file has " + std::to_string(bytes.size() - 8 - 5)));
   // Extra bytes after the end record.
   WriteFile(bad, bytes + bytes.substr(8, 40));
   EXPECT_TRUE(ReadKeyedSnapshot(bad, nullptr).status().IsCorruption());
