@@ -389,7 +389,7 @@ Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Open(
   if (options.root.empty()) return Status::InvalidArgument("checkpoint root must be set");
   if (options.retained < 1) return Status::InvalidArgument("checkpoints retained must be >= 1");
   std::error_code ec;
-  fs::create_directory(options.root, ec);
+  internal::CreatePrivateDirectory(options.root, ec);
   if (ec) {
     return Status::IOError("cannot create checkpoint root " + options.root + ": " + ec.message());
   }
@@ -416,7 +416,7 @@ Result<CheckpointMetadata> CheckpointCoordinator::Write(const fs::path& dir, uin
                                                         uint64_t* delta_bytes) {
   *delta_bytes = 0;
   std::error_code ec;
-  if (!fs::create_directory(dir, ec)) {
+  if (!internal::CreatePrivateDirectory(dir, ec)) {
     if (ec) return Status::IOError("cannot create " + dir.string() + ": " + ec.message());
     return Status::AlreadyExists(dir.string() + " exists already; not overwriting it");
   }
@@ -467,7 +467,7 @@ Status CheckpointCoordinator::WriteNative(const fs::path& dir, uint64_t id, Chec
 
   const fs::path shared = fs::path(options_.root) / kSharedDir;
   std::error_code ec;
-  fs::create_directory(shared, ec);
+  internal::CreatePrivateDirectory(shared, ec);
   if (ec) return Status::IOError("cannot create " + shared.string() + ": " + ec.message());
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(native->directory, ec)) {

@@ -1,6 +1,7 @@
 #include "durable_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -55,7 +56,7 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
 template <typename Fill>
 Status WriteViaTemporary(const std::string& path, Fill&& fill) {
   const std::string temp = path + ".inprogress";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return Status::IOError(ErrnoMessage("cannot create", temp));
   Status status = fill(fd, temp);
   if (status.ok() && ::fsync(fd) != 0) status = Status::IOError(ErrnoMessage("cannot sync", temp));
@@ -73,6 +74,16 @@ Status WriteViaTemporary(const std::string& path, Fill&& fill) {
 Status WriteFileDurably(const std::string& path, std::string_view contents) {
   return WriteViaTemporary(
       path, [&](int fd, const std::string& temp) { return WriteAll(fd, contents, temp); });
+}
+
+bool CreatePrivateDirectory(const std::string& dir, std::error_code& ec) {
+  ec.clear();
+  if (::mkdir(dir.c_str(), 0750) == 0) return true;
+  const int err = errno;
+  std::error_code exists;
+  if (err == EEXIST && std::filesystem::is_directory(dir, exists)) return false;
+  ec = std::error_code(err, std::generic_category());
+  return false;
 }
 
 Status CopyFileDurably(const std::string& from, const std::string& to, uint64_t* size,

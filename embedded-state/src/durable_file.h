@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "statewatch/state/status.h"
 
@@ -23,6 +24,14 @@ Status RenameDurably(const std::string& from, const std::string& to);
 // Writes `contents` to `path`.inprogress, fsyncs it, renames it over `path` and fsyncs the
 // directory. IOError naming the file; the temporary file is removed on error.
 Status WriteFileDurably(const std::string& path, std::string_view contents);
+
+// Files written here are created 0640 and directories made by CreatePrivateDirectory 0750
+// (less with a stricter umask): checkpoints hold the job's data, which is nobody else's business.
+// The hard links of a RocksDB checkpoint keep RocksDB's modes, but live in such a directory.
+
+// Creates the directory `dir` with mode 0750: true when it made it, false when it existed
+// (as std::filesystem::create_directory; `ec` set on any other error).
+bool CreatePrivateDirectory(const std::string& dir, std::error_code& ec);
 
 // Copies `from` to `to` the same way (`to`.inprogress, fsync, rename, directory fsync),
 // returning the bytes copied and their CRC-32C in one pass. IOError naming the file.

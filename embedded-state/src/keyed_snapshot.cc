@@ -43,7 +43,7 @@ enum RecordType : uint8_t { kHeader = 1, kState = 2, kEntries = 3, kEnd = 4 };
 class FileWriter {
  public:
   explicit FileWriter(std::string path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd_ < 0) status_ = Status::IOError(ErrnoMessage("cannot create", path_));
   }
   ~FileWriter() {

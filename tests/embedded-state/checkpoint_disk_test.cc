@@ -97,6 +97,37 @@ TEST_P(CheckpointDiskTest, AFullDiskFailsClearlyKeepsThePreviousCheckpointAndRec
   }
 }
 
+// A checkpoint holds the job's data: the directories it creates are 0750 and the files it
+// writes 0640, so no other user reads them (a RocksDB checkpoint's hard links keep RocksDB's
+// modes, but only inside such a directory).
+TEST_P(CheckpointDiskTest, CheckpointsAreNotReadableByOtherUsers) {
+  auto b = Backend();
+  CheckpointOptions o;
+  o.root = dir_.Sub("checkpoints");
+  o.incremental = GetParam() == "rocksdb_incremental";
+  auto c = *CheckpointCoordinator::Open(b.get(), o);
+  Fill(*b, 100, 100);
+  ASSERT_TRUE(c->Trigger().ok());
+  Fill(*b, 200, 100);
+  ASSERT_TRUE(c->Trigger().ok());
+  size_t dirs = 0, ours = 0;
+  auto mode = [](const fs::path& p) {
+    return static_cast<unsigned>(fs::status(p).permissions()) & 0777u;
+  };
+  EXPECT_EQ(mode(o.root), 0750u);
+  for (const auto& e : fs::recursive_directory_iterator(o.root)) {
+    if (e.is_directory()) {
+      EXPECT_EQ(mode(e.path()), 0750u) << e.path();
+      ++dirs;
+    } else if (fs::hard_link_count(e.path()) == 1 && e.path().extension() != ".sst") {
+      EXPECT_EQ(mode(e.path()), 0640u) << e.path();  // written by the checkpoint itself
+      ++ours;
+    }
+  }
+  EXPECT_GE(dirs, 2u);
+  EXPECT_GE(ours, 2u);
+}
+
 // Root ignores file modes, so a child process drops to "nobody" and tries a root-owned root.
 // The backend does not matter here: the heap one starts no threads, so a plain fork is safe.
 TEST(CheckpointPermissionTest, ARootWithoutPermissionIsAClearError) {
