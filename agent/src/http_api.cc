@@ -1,11 +1,25 @@
 #include "statewatch/agent/http_api.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "statewatch/agent/secret_file.h"
 #include "statewatch/agent/webhook_payload.h"
@@ -17,7 +31,354 @@ namespace {
 
 using nlohmann::ordered_json;
 
-constexpr size_t kMaxRequestBytes = 64 * 1024;  // no endpoint takes a body larger than this
+// ---- Request limits -------------------------------------------------------------------------
+// Debian's cpp-httplib (0.11.4) is a compiled library: its CPPHTTPLIB_* limits are fixed inside
+// libcpp-httplib.so, so defining them here would change nothing (and, differing between
+// translation units, break the ODR). Those built-in limits also leave holes: a request line or
+// header line is read in full before its length is checked, the number of header lines is not
+// bounded, chunked and length-less bodies are read to the end whatever set_payload_max_length
+// says, and the body of a GET is not read at all (its bytes are parsed as the next request).
+// So LimitedServer reads each request head itself, bounded, and answers anything over a limit
+// before httplib sees it; httplib parses and routes the rest through a stream that ends where
+// the request's declared body ends.
+constexpr size_t kMaxRequestBytes = 64 * 1024;     // a body (POST/PUT; GET takes none): 413
+constexpr size_t kMaxRequestLineBytes = 8 * 1024;  // "GET /api/v1/query?… HTTP/1.1\r\n": 414
+constexpr size_t kMaxHeaderLineBytes = 8 * 1024;   // one header field, CRLF included: 431
+constexpr size_t kMaxHeaderBytes = 32 * 1024;      // all header fields together: 431
+constexpr size_t kMaxHeaderFields = 100;           // 431
+constexpr size_t kMaxQueryParams = 64;             // 400
+// After a rejection the rest of the request is read and dropped, so that the client gets the
+// answer instead of a connection reset; up to this much, for at most this long.
+constexpr size_t kMaxDiscardBytes = 4 * 1024 * 1024;
+constexpr auto kDiscardTime = std::chrono::seconds(2);
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// What the bytes received so far say about a request head (request line, header fields, blank
+// line). kRejected carries the status and why; kComplete the head's length and body length.
+struct Head {
+  enum class State { kIncomplete, kComplete, kRejected };
+  State state = State::kIncomplete;
+  size_t length = 0;
+  uint64_t content_length = 0;
+  int status = 0;  // kRejected: the answer; 0 when the client went away or timed out
+  std::string error;
+};
+
+Head Rejected(int status, std::string error) {
+  Head h;
+  h.state = Head::State::kRejected;
+  h.status = status;
+  h.error = std::move(error);
+  return h;
+}
+
+Head ExamineHead(std::string_view data) {
+  constexpr size_t npos = std::string_view::npos;
+  const size_t eol = data.find('\n');
+  if ((eol == npos ? data.size() : eol + 1) > kMaxRequestLineBytes) {
+    return Rejected(
+        414, "the request line is longer than " + std::to_string(kMaxRequestLineBytes) + " bytes");
+  }
+  if (eol == npos) return {};
+  if (eol == 0 || data[eol - 1] != '\r')
+    return Rejected(400, "the request line does not end in CRLF");
+  const std::string_view request_line = data.substr(0, eol - 1);
+  const std::string method(request_line.substr(0, request_line.find(' ')));
+  const size_t fields_start = eol + 1;
+  size_t pos = fields_start;
+  size_t fields = 0;
+  bool has_length = false;
+  bool has_transfer_encoding = false;
+  uint64_t content_length = 0;
+  for (;;) {
+    const size_t end = data.find('\n', pos);
+    const size_t line_end = end == npos ? data.size() : end + 1;
+    if (line_end - pos > kMaxHeaderLineBytes) {
+      return Rejected(
+          431, "a header field is longer than " + std::to_string(kMaxHeaderLineBytes) + " bytes");
+    }
+    if (line_end - fields_start > kMaxHeaderBytes) {
+      return Rejected(431, "the header fields are longer than " + std::to_string(kMaxHeaderBytes) +
+                               " bytes together");
+    }
+    if (end == npos) return {};
+    if (end == pos || data[end - 1] != '\r') {
+      return Rejected(400, "a header line does not end in CRLF");
+    }
+    const std::string_view field = data.substr(pos, end - 1 - pos);
+    pos = end + 1;
+    if (field.empty()) break;  // the blank line: end of the head
+    if (++fields > kMaxHeaderFields) {
+      return Rejected(431, "more than " + std::to_string(kMaxHeaderFields) + " header fields");
+    }
+    const size_t colon = field.find(':');
+    if (colon == npos) continue;
+    const std::string_view name = field.substr(0, colon);
+    const std::string_view value = TrimSpace(field.substr(colon + 1));
+    if (IEquals(name, "Content-Length")) {
+      uint64_t n = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || ec != std::errc() || p != value.data() + value.size() ||
+          (has_length && n != content_length)) {
+        return Rejected(400, "bad Content-Length");
+      }
+      has_length = true;
+      content_length = n;
+    } else if (IEquals(name, "Transfer-Encoding")) {
+      has_transfer_encoding = true;
+    }
+  }
+  if ((method == "GET" || method == "HEAD" || method == "OPTIONS") &&
+      (has_transfer_encoding || content_length > 0)) {
+    return Rejected(413, method + " requests take no body");
+  }
+  if (has_transfer_encoding) {
+    return Rejected(411, "chunked request bodies are not accepted; send Content-Length");
+  }
+  if (content_length > kMaxRequestBytes) {
+    return Rejected(413, "the body is larger than " + std::to_string(kMaxRequestBytes) + " bytes");
+  }
+  Head h;
+  h.state = Head::State::kComplete;
+  h.length = pos;
+  h.content_length = content_length;
+  return h;
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    default:
+      return "Error";
+  }
+}
+
+// One accepted connection as httplib's Stream: reads the next request's head into a buffer
+// (ReadHead, bounded by the limits above), then hands httplib that head and at most the
+// declared body (read() returns end-of-stream after it). Bytes received past the request (a
+// pipelined next one) stay buffered for the next ReadHead.
+class LimitedStream final : public httplib::Stream {
+ public:
+  LimitedStream(int fd, int read_timeout_ms, int write_timeout_ms)
+      : fd_(fd), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
+
+  bool is_readable() const override {
+    return pos_ < buffer_.size() || Poll(POLLIN, read_timeout_ms_);
+  }
+  bool is_writable() const override { return Poll(POLLOUT, write_timeout_ms_); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (consumed_ >= limit_) return 0;
+    size = static_cast<size_t>(std::min<uint64_t>(size, limit_ - consumed_));
+    ssize_t n = 0;
+    if (pos_ < buffer_.size()) {
+      n = static_cast<ssize_t>(std::min(size, buffer_.size() - pos_));
+      std::memcpy(ptr, buffer_.data() + pos_, static_cast<size_t>(n));
+      pos_ += static_cast<size_t>(n);
+    } else {
+      if (!Poll(POLLIN, read_timeout_ms_)) return -1;
+      n = Recv(ptr, size);
+      if (n <= 0) return n;
+    }
+    consumed_ += static_cast<uint64_t>(n);
+    return n;
+  }
+
+  using httplib::Stream::write;
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!Poll(POLLOUT, write_timeout_ms_)) return -1;
+    ssize_t n = 0;
+    do {
+      n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      Address(addr, len, ip, port);
+    }
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      Address(addr, len, ip, port);
+    }
+  }
+  socket_t socket() const override { return fd_; }
+
+  // Waits up to `timeout_sec` for the next request, in short slices so that a stopping server
+  // (svr_sock INVALID_SOCKET) does not wait for idle kept-alive connections.
+  bool WaitForRequest(time_t timeout_sec, const std::atomic<socket_t>& svr_sock) const {
+    if (pos_ < buffer_.size()) return true;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_sec);
+    while (svr_sock != INVALID_SOCKET) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      if (Poll(POLLIN, static_cast<int>(std::min<int64_t>(left.count(), 100)))) return true;
+    }
+    return false;
+  }
+
+  // Receives until the buffer holds a whole head or the head breaks a limit.
+  Head ReadHead() {
+    for (;;) {
+      Head h = ExamineHead(std::string_view(buffer_).substr(pos_));
+      if (h.state != Head::State::kIncomplete) return h;
+      char chunk[4096];
+      if (!Poll(POLLIN, read_timeout_ms_)) return Rejected(0, "timed out");
+      const ssize_t n = Recv(chunk, sizeof chunk);
+      if (n <= 0) return Rejected(0, "closed");
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+  // httplib may read `head` and its body, nothing more.
+  void BeginRequest(const Head& head) {
+    consumed_ = 0;
+    limit_ = head.length + head.content_length;
+  }
+
+  // Drops what httplib left unread of the request (at most the bounded body); false when the
+  // connection broke.
+  bool FinishRequest() {
+    char scratch[4096];
+    while (consumed_ < limit_) {
+      if (read(scratch, sizeof scratch) <= 0) return false;
+    }
+    buffer_.erase(0, pos_);
+    pos_ = 0;
+    consumed_ = limit_ = 0;
+    return true;
+  }
+
+  // Answers `status` and closes: the answer, FIN, then the rest of the request read and dropped
+  // (bounded) so that closing does not reset the connection under the client's feet.
+  void Reject(int status, const std::string& error) {
+    const std::string body =
+        std::to_string(status) + " " + ReasonPhrase(status) + ": " + error + "\n";
+    const std::string response = "HTTP/1.1 " + std::to_string(status) + " " + ReasonPhrase(status) +
+                                 "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+                                 std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+                                 body;
+    for (size_t off = 0; off < response.size();) {
+      const ssize_t n = write(response.data() + off, response.size() - off);
+      if (n <= 0) return;
+      off += static_cast<size_t>(n);
+    }
+    ::shutdown(fd_, SHUT_WR);
+    const auto deadline = std::chrono::steady_clock::now() + kDiscardTime;
+    char scratch[16384];
+    for (size_t discarded = 0; discarded < kMaxDiscardBytes;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !Poll(POLLIN, static_cast<int>(left.count()))) return;
+      const ssize_t n = Recv(scratch, sizeof scratch);
+      if (n <= 0) return;
+      discarded += static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  bool Poll(short events, int timeout_ms) const {
+    pollfd p{fd_, events, 0};
+    int r = 0;
+    do {
+      r = ::poll(&p, 1, timeout_ms);
+    } while (r < 0 && errno == EINTR);
+    return r > 0;
+  }
+  ssize_t Recv(char* ptr, size_t size) const {
+    ssize_t n = 0;
+    do {
+      n = ::recv(fd_, ptr, size, 0);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+  static void Address(const sockaddr_storage& addr, socklen_t len, std::string& ip, int& port) {
+    char host[NI_MAXHOST];
+    char service[NI_MAXSERV];
+    if (::getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof host, service,
+                      sizeof service, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+      ip = host;
+      port = std::atoi(service);
+    }
+  }
+
+  const int fd_;
+  const int read_timeout_ms_;
+  const int write_timeout_ms_;
+  std::string buffer_;  // received, from pos_ not yet handed out
+  size_t pos_ = 0;
+  uint64_t consumed_ = 0;  // of the current request, handed to httplib
+  uint64_t limit_ = 0;     // its head and body
+};
+
+int Millis(time_t sec, time_t usec) {
+  return static_cast<int>(sec * 1000 + usec / 1000);
+}
+
+// httplib::Server with the request limits above on every connection (its per-connection loop,
+// process_and_close_socket, replaced; requests still go through its process_request).
+class LimitedServer final : public httplib::Server {
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    // An answer goes out in two writes (head, body): with Nagle's algorithm the second waits
+    // for the client's delayed ACK of the first, 40 ms per request on Linux.
+    const int on = 1;
+    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    LimitedStream strm(sock, Millis(read_timeout_sec_, read_timeout_usec_),
+                       Millis(write_timeout_sec_, write_timeout_usec_));
+    bool ret = false;
+    for (size_t count = keep_alive_max_count_; count > 0; --count) {
+      if (!strm.WaitForRequest(keep_alive_timeout_sec_, svr_sock_)) break;
+      const Head head = strm.ReadHead();
+      if (head.state != Head::State::kComplete) {
+        if (head.status != 0) {
+          std::string ip = "?";
+          int port = 0;
+          strm.get_remote_ip_and_port(ip, port);
+          spdlog::warn("request from {} refused with {}: {}", ip, head.status, head.error);
+          strm.Reject(head.status, head.error);
+        }
+        ret = false;
+        break;
+      }
+      strm.BeginRequest(head);
+      bool connection_closed = false;
+      ret = process_request(strm, count == 1, connection_closed, nullptr);
+      if (!ret || connection_closed || !strm.FinishRequest()) break;
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ret;
+  }
+};
 
 // Prometheus renders sample values as strings, shortest round-trip form.
 std::string ValueString(double v) {
@@ -148,8 +509,20 @@ Result<int64_t> ParseApiTime(const std::string& text) {
                                  "': expected unix seconds or RFC 3339 (2026-11-25T08:00:00Z)");
 }
 
-HttpApi::HttpApi(Agent* agent) : agent_(agent), server_(std::make_unique<httplib::Server>()) {
-  server_->set_payload_max_length(kMaxRequestBytes);
+HttpApi::HttpApi(Agent* agent) : agent_(agent), server_(std::make_unique<LimitedServer>()) {
+  server_->set_payload_max_length(kMaxRequestBytes);  // LimitedServer refuses more before this
+  // The request line is bounded (414), so every parameter is; their number is bounded here.
+  server_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.params.size() <= kMaxQueryParams) return httplib::Server::HandlerResponse::Unhandled;
+    res.status = 400;
+    const std::string error = "more than " + std::to_string(kMaxQueryParams) + " query parameters";
+    if (req.path.rfind("/api/", 0) == 0) {
+      BadData(res, error);
+    } else {
+      res.set_content(error + "\n", "text/plain");
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
   Routes();
 }
 

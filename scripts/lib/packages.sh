@@ -31,24 +31,27 @@ STATEWATCH_BUILD_PACKAGES=(
 )
 
 # Real servers and tools the integration tests talk to (prometheus and promtool, alertmanager,
-# ldb, systemd-analyze for the unit checks, a headless browser for the status page).
+# ldb, systemd-analyze for the unit checks, a headless browser for the status page, wrk for the
+# HTTP API load test).
 STATEWATCH_TEST_PEER_PACKAGES=(
   prometheus
   prometheus-alertmanager
   rocksdb-tools
   systemd
   chromium
+  wrk
 )
 
-# What scripts/fuzz needs besides the build packages: clang and its libFuzzer and sanitizer
-# runtimes (clang 14 in Debian 12). Not part of STATEWATCH_PACKAGES: scripts/test does not
-# install them; scripts/fuzz sets STATEWATCH_PACKAGES to the build packages plus these.
+# The sanitizer build's compiler (scripts/test's build-asan/, which scripts/fuzz shares): clang
+# and its libFuzzer and sanitizer runtimes (clang 14 in Debian 12). scripts/fuzz installs the
+# build packages plus these, without the test peers.
 STATEWATCH_FUZZ_PACKAGES=(
   clang
   libclang-rt-14-dev
 )
 
-STATEWATCH_PACKAGES=("${STATEWATCH_BUILD_PACKAGES[@]}" "${STATEWATCH_TEST_PEER_PACKAGES[@]}")
+STATEWATCH_PACKAGES=("${STATEWATCH_BUILD_PACKAGES[@]}" "${STATEWATCH_FUZZ_PACKAGES[@]}"
+  "${STATEWATCH_TEST_PEER_PACKAGES[@]}")
 
 # True when dpkg records package $1 as fully installed.
 package_installed() {

@@ -16,8 +16,12 @@
 //
 // With web.bearer_token_file configured, /-/reload answers 401 unless the request carries
 // `Authorization: Bearer <token>` (compared in constant time; neither token is logged). Reads
-// stay open: bind to loopback (the default) or firewall the port to keep them private. Request
-// bodies are capped at 64 KiB (413 above).
+// stay open: bind to loopback (the default) or firewall the port to keep them private.
+//
+// Every request is bounded before any handler runs, and refused with a text naming the limit
+// (the connection then closes): a request line over 8 KiB → 414; a header field over 8 KiB,
+// header fields over 32 KiB together or more than 100 of them → 431; a body on GET/HEAD/OPTIONS
+// or over 64 KiB elsewhere → 413; a chunked body → 411; more than 64 query parameters → 400.
 //
 // Thread-safety: Start/Stop from one thread; requests are served on cpp-httplib's pool.
 #pragma once
