@@ -191,6 +191,15 @@ class HttpLimitsTest : public ::testing::Test {
   std::unique_ptr<HttpApi> http_;
 };
 
+// Loopback by default: without --web.listen-address the API is not reachable from the network.
+TEST(HttpDefaultsTest, TheDefaultListenAddressIsLoopbackOnly) {
+  std::string host;
+  int port = 0;
+  ASSERT_SW_OK(ParseListenAddress(AgentOptions{}.listen_address, &host, &port));
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 9465);
+}
+
 TEST_F(HttpLimitsTest, EveryEndpointServesNormalRequests) {
   for (const Endpoint& e : Endpoints()) ExpectServed(e);
 }
