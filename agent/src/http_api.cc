@@ -51,6 +51,8 @@ constexpr size_t kMaxQueryParams = 64;             // 400
 // answer instead of a connection reset; up to this much, for at most this long.
 constexpr size_t kMaxDiscardBytes = 4 * 1024 * 1024;
 constexpr auto kDiscardTime = std::chrono::seconds(2);
+// How long a request head (request line and header fields) may take to arrive in full: 408.
+constexpr auto kHeadDeadline = std::chrono::seconds(10);
 
 bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -161,6 +163,8 @@ const char* ReasonPhrase(int status) {
   switch (status) {
     case 400:
       return "Bad Request";
+    case 408:
+      return "Request Timeout";
     case 411:
       return "Length Required";
     case 413:
@@ -245,13 +249,26 @@ class LimitedStream final : public httplib::Stream {
     return false;
   }
 
-  // Receives until the buffer holds a whole head or the head breaks a limit.
+  // Receives until the buffer holds a whole head or the head breaks a limit. The whole head
+  // must arrive within kHeadDeadline of its first byte (WaitForRequest saw it): a client that
+  // trickles a byte now and then would otherwise hold one of the few worker threads forever.
   Head ReadHead() {
+    const auto deadline = std::chrono::steady_clock::now() + kHeadDeadline;
     for (;;) {
       Head h = ExamineHead(std::string_view(buffer_).substr(pos_));
       if (h.state != Head::State::kIncomplete) return h;
       char chunk[4096];
-      if (!Poll(POLLIN, read_timeout_ms_)) return Rejected(0, "timed out");
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        return Rejected(408, "the request head did not arrive within " +
+                                 std::to_string(kHeadDeadline.count()) + " s");
+      }
+      const int wait_ms = static_cast<int>(std::min<int64_t>(read_timeout_ms_, left.count()));
+      if (!Poll(POLLIN, wait_ms)) {
+        if (std::chrono::steady_clock::now() >= deadline) continue;  // answered 408 above
+        return Rejected(0, "timed out");
+      }
       const ssize_t n = Recv(chunk, sizeof chunk);
       if (n <= 0) return Rejected(0, "closed");
       buffer_.append(chunk, static_cast<size_t>(n));

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -316,6 +317,43 @@ TEST_F(HttpLimitsTest, PostWithoutContentLengthHasAnEmptyBody) {
       Exchange(port(), "POST /-/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(r.status, 200) << r.text;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+}
+
+// A client that sends its head a header field per second (each within the 5 s read timeout)
+// is cut off 10 s after its first byte with 408, instead of holding a worker thread for as long
+// as it likes; the API keeps answering others meanwhile.
+TEST_F(HttpLimitsTest, AHeadTrickledInSlowerThan10SecondsIs408) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  timeval tv{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const auto start = std::chrono::steady_clock::now();
+  std::atomic<bool> answered{false};
+  std::thread slow_client([&] {
+    std::string line = "GET /metrics HTTP/1.1\r\n";
+    for (int i = 0; i < 30 && !answered; ++i) {
+      if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) <= 0) break;
+      line = "X-Slow-" + std::to_string(i) + ": 1\r\n";
+      std::this_thread::sleep_for(std::chrono::seconds(1));  // the client's pace, not a wait
+    }
+  });
+  EXPECT_EQ(Exchange(port(), Request("GET", "/-/healthy")).status, 200);  // others are served
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) text.append(buffer, n);
+  answered = true;
+  const auto took = std::chrono::steady_clock::now() - start;
+  slow_client.join();
+  ::close(fd);
+  EXPECT_THAT(text, HasSubstr("HTTP/1.1 408 Request Timeout"));
+  EXPECT_THAT(text, HasSubstr("did not arrive within 10 s"));
+  EXPECT_GE(took, std::chrono::seconds(9));   // not before its deadline
+  EXPECT_LT(took, std::chrono::seconds(25));  // and not as long as the client liked (30 s)
 }
 
 TEST_F(HttpLimitsTest, MalformedHeadsAre400) {

@@ -21,7 +21,8 @@
 // Every request is bounded before any handler runs, and refused with a text naming the limit
 // (the connection then closes): a request line over 8 KiB → 414; a header field over 8 KiB,
 // header fields over 32 KiB together or more than 100 of them → 431; a body on GET/HEAD/OPTIONS
-// or over 64 KiB elsewhere → 413; a chunked body → 411; more than 64 query parameters → 400.
+// or over 64 KiB elsewhere → 413; a chunked body → 411; more than 64 query parameters → 400;
+// a head (request line and header fields) not complete 10 s after its first byte → 408.
 //
 // Thread-safety: Start/Stop from one thread; requests are served on cpp-httplib's pool.
 #pragma once
