@@ -12,15 +12,17 @@ STATEWATCH_MAIN_CMAKE_ARGS=(
   -DSTATEWATCH_BUILD_EXAMPLES=ON
 )
 
-# The sanitizer build: ASan + UBSan at -O1 -g. Overriding the RelWithDebInfo flags drops
-# -DNDEBUG, so assert()s (e.g. Result::value() on an error) are live under the sanitizers.
-# Not -Werror: GCC's sanitizer instrumentation produces false-positive warnings; the main build
-# is the one that enforces a warning-free tree.
+# The sanitizer build: clang, ASan + UBSan at -O1 -g, with libFuzzer's coverage instrumentation
+# (STATEWATCH_FUZZ), so the same objects serve the sanitized unit tests and the fuzz targets
+# (scripts/fuzz). Overriding the RelWithDebInfo flags drops -DNDEBUG, so assert()s (e.g.
+# Result::value() on an error) are live under the sanitizers. Warnings are errors here too.
 STATEWATCH_ASAN_CMAKE_ARGS=(
+  -DCMAKE_CXX_COMPILER=clang++
   -DCMAKE_BUILD_TYPE=RelWithDebInfo
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g"
-  -DSTATEWATCH_WERROR=OFF
-  -DSTATEWATCH_SANITIZE=ON
+  -DSTATEWATCH_WERROR=ON
+  -DSTATEWATCH_SANITIZE=OFF
+  -DSTATEWATCH_FUZZ=ON
   -DSTATEWATCH_BUILD_BENCH=OFF
   -DSTATEWATCH_BUILD_EXAMPLES=OFF
 )
@@ -34,6 +36,18 @@ statewatch_configure() {
   if [[ -f "$dir/CMakeCache.txt" ]] &&
     ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$dir/CMakeCache.txt"; then
     echo "note: $dir was configured with another generator; resetting its CMake cache"
+    rm -rf -- "$dir/CMakeCache.txt" "$dir/CMakeFiles"
+  fi
+  # CMake cannot switch compilers in place either: a directory configured with another compiler
+  # than an explicit -DCMAKE_CXX_COMPILER asks for (clang++ for the sanitizer build) starts
+  # afresh.
+  local want="" arg
+  for arg in "$@"; do
+    if [[ "$arg" == -DCMAKE_CXX_COMPILER=* ]]; then want="${arg#-DCMAKE_CXX_COMPILER=}"; fi
+  done
+  if [[ -n "$want" && -f "$dir/CMakeCache.txt" ]] &&
+    ! grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=\(.*/\)\{0,1\}${want}\$" "$dir/CMakeCache.txt"; then
+    echo "note: $dir was configured with another compiler; resetting its CMake cache"
     rm -rf -- "$dir/CMakeCache.txt" "$dir/CMakeFiles"
   fi
   cmake -S . -B "$dir" -G Ninja "$@"
