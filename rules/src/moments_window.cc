@@ -69,53 +69,76 @@ bool MomentsWindow::Add(int64_t t_millis, double value) {
   return true;
 }
 
+const MomentsWindow::ClosedBuckets& MomentsWindow::Closed(int64_t start,
+                                                          int64_t first_index) const {
+  if (closed_.start == start && closed_.newest_index == newest_index_) return closed_;
+  ClosedBuckets c;
+  c.start = start;
+  c.newest_index = newest_index_;
+  // Merging the buckets is Chan et al.'s parallel update applied to all of them at once: the
+  // pooled means first, then Σ (bucket co-moment + n_b·δt_b·δv_b) with δ the bucket mean's
+  // distance from the pooled mean. Two short passes of independent sums instead of a serial
+  // chain of pairwise merges (each with a division). Only differences of means are formed,
+  // never differences of raw sums.
+  double sum_t = 0, sum_v = 0;
+  for (int64_t index = first_index; index < newest_index_; ++index) {
+    const Bucket& b = ring_[SlotOf(index)];
+    if (b.n == 0) continue;
+    const int64_t bucket_start = index * bucket_millis_;
+    if (c.n == 0) c.first_millis = bucket_start + b.first_offset_millis;
+    const double nb = b.n;
+    c.n += nb;
+    sum_t += nb * BucketMeanT(b, bucket_start, start);
+    sum_v += nb * b.mean_v;
+  }
+  if (c.n > 0) {
+    c.mean_t = sum_t / c.n;
+    c.mean_v = sum_v / c.n;
+    for (int64_t index = first_index; index < newest_index_; ++index) {
+      const Bucket& b = ring_[SlotOf(index)];
+      if (b.n == 0) continue;
+      const double nb = b.n;
+      const double dt = BucketMeanT(b, index * bucket_millis_, start) - c.mean_t;
+      const double dv = b.mean_v - c.mean_v;
+      c.ctt += b.ctt + nb * dt * dt;
+      c.ctv += b.ctv + nb * dt * dv;
+      c.cvv += b.cvv + nb * dv * dv;
+    }
+  }
+  closed_ = c;
+  return closed_;
+}
+
 std::optional<TrendFit> MomentsWindow::Fit(int64_t now_millis) const {
   if (empty()) return std::nullopt;
   const int64_t start = WindowStart(now_millis);
   const int64_t first_index = std::max(IndexOf(start), newest_index_ - ring_size() + 1);
   if (first_index > newest_index_) return std::nullopt;
-  const size_t count = static_cast<size_t>(newest_index_ - first_index + 1);
-  const size_t first_slot = SlotOf(first_index);
 
-  // Merging the buckets is Chan et al.'s parallel update applied to all of them at once: the
-  // pooled means first, then Σ (bucket co-moment + n_b·δt_b·δv_b) with δ the bucket mean's
-  // distance from the pooled mean. Two short passes of independent sums instead of a serial
-  // chain of pairwise merges (each with a division): the fit is memory-bound, not
-  // latency-bound. Only differences of means are formed, never differences of raw sums.
+  // The closed buckets (cached) merged with the newest one (Chan's pairwise update).
+  const ClosedBuckets& a = Closed(start, first_index);
+  const Bucket& b = ring_[SlotOf(newest_index_)];
+  const int64_t newest_start = newest_index_ * bucket_millis_;
   TrendFit fit;
   fit.window_start_millis = start;
-  double n = 0, sum_t = 0, sum_v = 0;
-  bool have_first = false;
-  for (size_t i = 0, slot = first_slot; i < count;
-       ++i, slot = slot + 1 == ring_.size() ? 0 : slot + 1) {
-    const Bucket& b = ring_[slot];
-    if (b.n == 0) continue;
-    const int64_t bucket_start = (first_index + static_cast<int64_t>(i)) * bucket_millis_;
-    if (!have_first) {
-      fit.first_millis = bucket_start + b.first_offset_millis;
-      have_first = true;
-    }
-    const double nb = b.n;
-    n += nb;
-    sum_t += nb * BucketMeanT(b, bucket_start, start);
-    sum_v += nb * b.mean_v;
-  }
-  fit.samples = static_cast<size_t>(n);
   fit.last_millis = last_millis_;
+  const double nb = b.n;
+  const double n = a.n + nb;
+  fit.samples = static_cast<size_t>(n);
+  fit.first_millis = a.n > 0 ? a.first_millis : newest_start + b.first_offset_millis;
   if (fit.samples < 2 || fit.first_millis == fit.last_millis) return std::nullopt;
 
-  const double mean_t = sum_t / n, mean_v = sum_v / n;
-  double ctt = 0, ctv = 0, cvv = 0;
-  for (size_t i = 0, slot = first_slot; i < count;
-       ++i, slot = slot + 1 == ring_.size() ? 0 : slot + 1) {
-    const Bucket& b = ring_[slot];
-    if (b.n == 0) continue;
-    const int64_t bucket_start = (first_index + static_cast<int64_t>(i)) * bucket_millis_;
-    const double nb = b.n;
-    const double dt = BucketMeanT(b, bucket_start, start) - mean_t, dv = b.mean_v - mean_v;
-    ctt += b.ctt + nb * dt * dt;
-    ctv += b.ctv + nb * dt * dv;
-    cvv += b.cvv + nb * dv * dv;
+  double mean_t = a.mean_t, mean_v = a.mean_v;
+  double ctt = a.ctt, ctv = a.ctv, cvv = a.cvv;
+  if (nb > 0) {
+    const double dt = BucketMeanT(b, newest_start, start) - a.mean_t;
+    const double dv = b.mean_v - a.mean_v;
+    const double w = a.n * nb / n;  // 0 when the closed buckets hold nothing
+    mean_t += dt * nb / n;
+    mean_v += dv * nb / n;
+    ctt += b.ctt + dt * dt * w;
+    ctv += b.ctv + dt * dv * w;
+    cvv += b.cvv + dv * dv * w;
   }
   if (!(ctt > 0)) return std::nullopt;
 

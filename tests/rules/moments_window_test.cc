@@ -80,6 +80,28 @@ TEST(MomentsWindowTest, MatchesFitLinearTrendOnRandomIrregularSeries) {
   }
 }
 
+// Fit() caches the merge of the closed buckets: fitting after every point (cache hits within a
+// bucket, misses when a bucket opens), and at alternating evaluation times (a window start that
+// moves back and forth), must still match the oracle each time.
+TEST(MomentsWindowTest, MatchesTheOracleAfterEveryPointAndAtAlternatingTimes) {
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<int64_t> step(1, 3 * kMinute);
+  std::normal_distribution<double> noise(0, 10);
+  MomentsWindow mw(hours(2), 8);  // 15-minute buckets: many open and close
+  std::vector<Point> points;
+  int64_t t = kT0;
+  for (int i = 0; i < 600; ++i) {
+    const double v = 50 + 0.5 * static_cast<double>(t - kT0) / kMinute + noise(rng);
+    ASSERT_TRUE(mw.Add(t, v));
+    points.push_back({t, v});
+    ExpectSameFit(mw, points, t);
+    ExpectSameFit(mw, points, t + 20 * kMinute);  // a later window start, then back
+    ExpectSameFit(mw, points, t);
+    if (HasFailure()) return;
+    t += step(rng);
+  }
+}
+
 TEST(MomentsWindowTest, MatchesOracleAtTrillionLevelsWithTinySlope) {
   // 1 TB growing by 1 byte per second, with a few bytes of jitter, for three days.
   std::mt19937_64 rng(7);

@@ -22,7 +22,13 @@
 // `window` and `window + bucket_millis()` long (24 h to 24.5 h with the defaults); the ring
 // keeps buckets + 1 buckets so the rounded-down start is always still held.
 //
-// Thread-safety: none; one owner (the RuleEngine keeps one per watched series).
+// Fit() caches the merge of the buckets before the newest one: they are closed (Add refuses
+// their times), so until the newest bucket or the window start moves — once per bucket width —
+// a fit merges that cached aggregate with the newest bucket only. An evaluation every minute of
+// a 24 h window in 24 buckets then merges 25 buckets once an hour and 2 the other 59 times.
+//
+// Thread-safety: none, Fit() included (it updates the cache); one owner (the RuleEngine keeps
+// one per watched series).
 #pragma once
 
 #include <chrono>
@@ -87,12 +93,23 @@ class MomentsWindow {
   }
   int64_t IndexOf(int64_t t_millis) const;
 
+  // The pooled moments of the closed buckets [first_index, newest_index_) of the window that
+  // starts at `start`: times in seconds from `start`, values relative to value_origin_.
+  struct ClosedBuckets {
+    int64_t start = kNoBucket;
+    int64_t newest_index = kNoBucket;
+    double n = 0, mean_t = 0, mean_v = 0, ctt = 0, ctv = 0, cvv = 0;
+    int64_t first_millis = 0;  // earliest point among them (when n > 0)
+  };
+  const ClosedBuckets& Closed(int64_t start, int64_t first_index) const;
+
   int64_t window_millis_;
   int64_t bucket_millis_;
   int64_t newest_index_ = kNoBucket;  // bucket index (t / bucket_millis_) of the newest bucket
   int64_t last_millis_ = 0;
   double value_origin_ = 0;
-  std::vector<Bucket> ring_;  // buckets + 1 slots, slot = index mod size
+  std::vector<Bucket> ring_;      // buckets + 1 slots, slot = index mod size
+  mutable ClosedBuckets closed_;  // Fit()'s cache, keyed by (start, newest_index)
 };
 
 }  // namespace statewatch::rules
