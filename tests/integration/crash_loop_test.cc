@@ -27,11 +27,13 @@
 #include "agent/webhook_receiver.h"
 #include "embedded-state/test_util.h"
 #include "integration/daemon_process.h"
+#include "storage/raw_sqlite.h"
 
 namespace statewatch {
 namespace {
 
 using statewatch::testing::ChildProcess;
+using statewatch::testing::RawQuery;
 using statewatch::testing::TempDir;
 using statewatch::testing::WebhookReceiver;
 using Clock = std::chrono::steady_clock;
@@ -104,21 +106,6 @@ std::vector<LogEntry> ReadAlertLog(const std::string& path) {
                    reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2))});
   }
   sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
-}
-
-std::string QueryOne(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::string out;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-  }
   sqlite3_close(db);
   return out;
 }
@@ -245,10 +232,10 @@ TEST_F(CrashLoopTest, RepeatedSigkillLosesNoAlertAndSendsNoneTwice) {
 
   // The stores are intact and the history of the first run survived eleven kills.
   for (const char* file : {"samples.db", "alerts.db"}) {
-    EXPECT_EQ(QueryOne(dir_.Sub(std::string("data/") + file), "PRAGMA integrity_check"), "ok")
+    EXPECT_EQ(RawQuery(dir_.Sub(std::string("data/") + file), "PRAGMA integrity_check"), "ok")
         << file;
   }
-  EXPECT_NE(QueryOne(dir_.Sub("data/samples.db"), "SELECT count(*) FROM samples WHERE t <= " +
+  EXPECT_NE(RawQuery(dir_.Sub("data/samples.db"), "SELECT count(*) FROM samples WHERE t <= " +
                                                       std::to_string(first_round_end_millis)),
             "0");
 
