@@ -260,15 +260,16 @@ class LimitedStream final : public httplib::Stream {
       char chunk[4096];
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
+      const auto late = [] {
         return Rejected(408, "the request head did not arrive within " +
                                  std::to_string(kHeadDeadline.count()) + " s");
-      }
-      const int wait_ms = static_cast<int>(std::min<int64_t>(read_timeout_ms_, left.count()));
-      if (!Poll(POLLIN, wait_ms)) {
-        if (std::chrono::steady_clock::now() >= deadline) continue;  // answered 408 above
-        return Rejected(0, "timed out");
-      }
+      };
+      if (left.count() <= 0) return late();
+      // A wait bounded by the deadline that times out is the deadline (poll's millisecond
+      // granularity may wake it a hair early); one bounded by the read timeout is a dead client.
+      const bool until_deadline = left.count() <= read_timeout_ms_;
+      const int wait_ms = static_cast<int>(until_deadline ? left.count() : read_timeout_ms_);
+      if (!Poll(POLLIN, wait_ms)) return until_deadline ? late() : Rejected(0, "timed out");
       const ssize_t n = Recv(chunk, sizeof chunk);
       if (n <= 0) return Rejected(0, "closed");
       buffer_.append(chunk, static_cast<size_t>(n));
