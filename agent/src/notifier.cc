@@ -199,6 +199,8 @@ Result<DeliveryResult> Notifier::DeliverDue(int64_t now) {
     Result<int> status = sender->second->Post(item.payload, now);
     if (status.ok() && *status >= 200 && *status < 300) {
       SW_RETURN_IF_ERROR(store_->MarkDelivered(item.id));
+      spdlog::debug("notification {} ({}) delivered to receiver '{}'", item.id, item.dedup_key,
+                    item.receiver);
       ++result.delivered;
       Count(item.receiver, "delivered");
       continue;

@@ -37,11 +37,11 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "statewatch/agent/agent.h"
 #include "statewatch/state/clock.h"
+#include "support/loopback_server.h"
 
 namespace statewatch::soak {
 
@@ -242,28 +242,21 @@ class SyntheticJob {
 class Endpoint {
  public:
   Endpoint() {
-    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    http_.server().Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mu_);
       res.set_content(body_, "text/plain; version=0.0.4");
     });
-    server_.Post("/alerts", [this](const httplib::Request&, httplib::Response& res) {
+    http_.server().Post("/alerts", [this](const httplib::Request&, httplib::Response& res) {
       received_.fetch_add(1, std::memory_order_relaxed);
       res.status = 200;
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::yield();
+    http_.Start();
   }
-  ~Endpoint() {
-    server_.stop();
-    thread_.join();
-  }
+  ~Endpoint() { http_.Stop(); }
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
 
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
+  std::string url(const std::string& path) const { return http_.url(path); }
   // Publishes `next` as the scrape (swapped in: the old body's buffer comes back in `next`).
   void Publish(std::string* next) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -272,9 +265,7 @@ class Endpoint {
   int64_t received() const { return received_.load(std::memory_order_relaxed); }
 
  private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
+  statewatch::testing::LoopbackServer http_;
   std::mutex mu_;
   std::string body_;
   std::atomic<int64_t> received_{0};

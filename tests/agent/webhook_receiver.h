@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/loopback_server.h"
+
 namespace statewatch::testing {
 
 class WebhookReceiver {
@@ -22,8 +24,6 @@ class WebhookReceiver {
     std::string body;
     httplib::Headers headers;
     int answered = 0;  // the status it got (if the sender waited for it)
-    std::chrono::steady_clock::time_point received;
-    std::chrono::milliseconds delay{0};  // how long the answer was held back
   };
   // How to answer the n-th request (0-based).
   struct Answer {
@@ -32,36 +32,25 @@ class WebhookReceiver {
   };
 
   WebhookReceiver() {
-    server_.Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.server().Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
       Answer answer;
       {
         std::lock_guard<std::mutex> lock(mu_);
         answer = answer_ ? answer_(requests_.size()) : Answer{status_, delay_};
         res.status = answer.status;
-        requests_.push_back({req.path, req.body, req.headers, answer.status,
-                             std::chrono::steady_clock::now(), answer.delay});
+        requests_.push_back({req.path, req.body, req.headers, answer.status});
         cv_.notify_all();
       }
       // A slow receiver: the answer leaves only after the delay (outside the lock, so the
       // test can read what arrived meanwhile).
       if (answer.delay.count() > 0) std::this_thread::sleep_for(answer.delay);
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    // Bound before the thread starts: the kernel queues connections until accept() runs.
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // httplib's stop() is a no-op until listen has begun, so a receiver destroyed at once
-    // would never stop: wait for the accept loop before handing the receiver out.
-    while (!server_.is_running()) std::this_thread::yield();
+    http_.Start();
   }
-  ~WebhookReceiver() {
-    server_.stop();
-    thread_.join();
-  }
+  ~WebhookReceiver() { http_.Stop(); }
 
-  int port() const { return port_; }
-  std::string url(const std::string& path = "/alerts") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
+  int port() const { return http_.port(); }
+  std::string url(const std::string& path = "/alerts") const { return http_.url(path); }
   void set_status(int status) {
     std::lock_guard<std::mutex> lock(mu_);
     status_ = status;
@@ -86,9 +75,7 @@ class WebhookReceiver {
   }
 
  private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
+  LoopbackServer http_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int status_ = 200;

@@ -12,8 +12,9 @@
 #include <mutex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <utility>
+
+#include "support/loopback_server.h"
 
 namespace statewatch::testing {
 
@@ -42,7 +43,7 @@ class FakeJobManager {
         404, R"({"errors":["Checkpointing is not enabled for this job (ffeedd...)."]})"};
     routes_[std::string("/jobs/") + kFlinkJobWithoutCheckpoints + "/checkpoints/config"] = {
         404, R"({"errors":["Checkpointing is not enabled for this job."]})"};
-    server_.Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.server().Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = routes_.find(req.path);
       if (it == routes_.end()) {
@@ -53,24 +54,17 @@ class FakeJobManager {
       res.status = it->second.first;
       res.set_content(it->second.second, "application/json");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::yield();
+    http_.Start();
   }
-  ~FakeJobManager() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  ~FakeJobManager() { http_.Stop(); }
+  std::string url() const { return http_.url(); }
   void Set(const std::string& path, int status, std::string body) {
     std::lock_guard<std::mutex> lock(mu_);
     routes_[path] = {status, std::move(body)};
   }
 
  private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
+  LoopbackServer http_;
   std::mutex mu_;
   std::map<std::string, std::pair<int, std::string>> routes_;
 };

@@ -5,10 +5,10 @@
 #include <httplib.h>
 
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "statewatch/collectors/flink_rest.h"
+#include "support/loopback_server.h"
 
 namespace statewatch::collectors {
 namespace {
@@ -22,7 +22,8 @@ using ::testing::HasSubstr;
 // for an arbitrary checkpoint in a release build. Now an error naming the URL and the field.
 TEST(FuzzRegressionTest, FlinkCheckpointIdThatIsNoInt64IsAnErrorNamingTheField) {
   for (const std::string id : {"1e300", "-1", "1.5", "9223372036854775808"}) {
-    httplib::Server server;
+    statewatch::testing::LoopbackServer http;
+    httplib::Server& server = http.server();
     server.Get("/jobs/overview", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(R"({"jobs":[{"jid":"j1","name":"job","state":"RUNNING"}]})",
                       "application/json");
@@ -40,17 +41,14 @@ TEST(FuzzRegressionTest, FlinkCheckpointIdThatIsNoInt64IsAnErrorNamingTheField) 
       asked.push_back(req.path);
       res.set_content(R"({"vertices":[]})", "application/json");
     });
-    const int port = server.bind_to_any_port("127.0.0.1");
-    std::thread thread([&] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::yield();
+    http.Start();
 
     FlinkRestOptions o;
-    o.url = "http://127.0.0.1:" + std::to_string(port);
+    o.url = http.url();
     FlinkRestCollector collector("cdc", "jm", o);
     std::vector<rules::Sample> out;
     const Status s = collector.Collect(1000, &out);
-    server.stop();
-    thread.join();
+    http.Stop();
     ASSERT_FALSE(s.ok()) << id;
     EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
     EXPECT_THAT(s.message(), HasSubstr(o.url + "/jobs/j1/checkpoints latest.completed"));

@@ -11,11 +11,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 
 #include "collectors/samples.h"
 #include "embedded-state/test_util.h"
 #include "statewatch/collectors/registry.h"
+#include "support/loopback_server.h"
 
 namespace statewatch::collectors {
 namespace {
@@ -28,28 +28,26 @@ using ::testing::HasSubstr;
 class Target {
  public:
   Target() {
-    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    http_.server().Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mu_);
       res.set_content(body_, "text/plain; version=0.0.4");
     });
-    server_.Get("/huge", [](const httplib::Request&, httplib::Response& res) {
+    http_.server().Get("/huge", [](const httplib::Request&, httplib::Response& res) {
       std::string big;
       for (int i = 0; big.size() < (10u << 20) + 100; ++i) {
         big += "m{i=\"" + std::to_string(i) + "\"} 1\n";
       }
       res.set_content(big, "text/plain");
     });
-    server_.Get("/garbage", [](const httplib::Request&, httplib::Response& res) {
+    http_.server().Get("/garbage", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok 1\nthis is { not prometheus\n", "text/plain");
     });
-    server_.Get("/hang", [this](const httplib::Request&, httplib::Response& res) {
+    http_.server().Get("/hang", [this](const httplib::Request&, httplib::Response& res) {
       std::unique_lock<std::mutex> lock(mu_);
       release_.wait(lock, [&] { return released_; });  // until the test ends
       res.set_content("late 1\n", "text/plain");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::yield();
+    http_.Start();
   }
   ~Target() {
     {
@@ -57,21 +55,16 @@ class Target {
       released_ = true;
     }
     release_.notify_all();
-    server_.stop();
-    thread_.join();
+    http_.Stop();
   }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
+  std::string url(const std::string& path) const { return http_.url(path); }
   void set_body(std::string body) {
     std::lock_guard<std::mutex> lock(mu_);
     body_ = std::move(body);
   }
 
  private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
+  statewatch::testing::LoopbackServer http_;
   std::mutex mu_;
   std::condition_variable release_;
   bool released_ = false;

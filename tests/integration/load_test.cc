@@ -24,6 +24,7 @@
 
 #include "embedded-state/test_util.h"
 #include "integration/daemon_process.h"
+#include "support/loopback_server.h"
 
 namespace statewatch {
 namespace {
@@ -38,7 +39,7 @@ constexpr int kStates = 100;  // × 3 metrics: 300 scraped series, plus the agen
 class Exporter {
  public:
   Exporter() {
-    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    http_.server().Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       const int scrape = ++scrapes_;
       std::ostringstream out;
       for (int i = 0; i < kStates; ++i) {
@@ -50,23 +51,16 @@ class Exporter {
       }
       res.set_content(out.str(), "text/plain; version=0.0.4");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::yield();
+    http_.Start();
   }
-  ~Exporter() {
-    server_.stop();
-    thread_.join();
-  }
+  ~Exporter() { http_.Stop(); }
   Exporter(const Exporter&) = delete;
   Exporter& operator=(const Exporter&) = delete;
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/metrics"; }
+  std::string url() const { return http_.url("/metrics"); }
 
  private:
-  httplib::Server server_;
+  statewatch::testing::LoopbackServer http_;
   std::atomic<int> scrapes_{0};
-  int port_ = -1;
-  std::thread thread_;
 };
 
 // What wrk printed for one endpoint.
