@@ -1,13 +1,14 @@
 // SampleStore benchmarks (Google Benchmark), on real files in the temp directory:
 //   Append, 10 000 series × 1 sample per batch (one scrape of 10 000 series) into a store that
 //     already holds an hour of such scrapes       vs raw SQLite inserts of the same rows with
-//     the series ids known in advance (one prepared statement, one transaction, same schema and
-//     pragmas): the floor any SampleStore could reach. Also reported: MB written per batch
+//     the series ids known in advance (one prepared statement, one transaction, same table, schema
+//     and pragmas): the floor any SampleStore could reach. Also reported: MB written per batch
 //     (WAL frames and checkpoints), which decides the wall time on a slow or shared disk
 //   Append, 100 series × 100 samples per batch
 //   ForEachSample over 10 000 series × 144 samples (the replay after a restart)
 //   ApplyRetention: a first pass over a day of 1-minute samples for 1 000 series (deletes 4 h,
-//     thins 8 h), and the steady-state call that finds nothing new (10 000 series)
+//     thins 8 h), the hourly move of 10 000 series × 60 samples out of `head` (with bytes
+//     written per sample moved), and the steady-state call that finds nothing new (10 000 series)
 // Counters: samples_per_s (or rows_per_s), and for retention the chunk count and the mean time
 // one chunk holds the write lock.
 //
@@ -117,15 +118,16 @@ void BM_RawSqliteInsert_ScrapeOf10kSeries(benchmark::State& state) {
                "PRAGMA wal_autocheckpoint=10000",
                nullptr, nullptr, nullptr);
   sqlite3_stmt* insert = nullptr;
-  sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO samples(series_id, t, value) VALUES (?1, ?2, ?3)",
-                     -1, &insert, nullptr);
+  // Recent samples go to `head`, clustered by (t, series_id): the table Append writes.
+  sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO head(t, series_id, value) VALUES (?1, ?2, ?3)", -1,
+                     &insert, nullptr);
   const double written = WrittenBytes();
   for (auto _ : state) {
     sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     for (int i = 0; i < kSeries; ++i) {
       sqlite3_reset(insert);
-      sqlite3_bind_int64(insert, 1, i + 1);
-      sqlite3_bind_int64(insert, 2, t);
+      sqlite3_bind_int64(insert, 1, t);
+      sqlite3_bind_int64(insert, 2, i + 1);
       sqlite3_bind_double(insert, 3, static_cast<double>(t / 1000 + i));
       if (sqlite3_step(insert) != SQLITE_DONE) std::abort();
     }
@@ -166,6 +168,11 @@ void BM_ForEachSample_10kSeriesX144(benchmark::State& state) {
   constexpr int kSeries = 10'000;
   auto store = OpenStore(FreshPath("replay.db"));
   for (int64_t i = 0; i < 144; ++i) Check(store->Append(Scrape(kSeries, i * 10 * kMinute)));
+  // All but the last 15 minutes sealed into `samples`, as the daemon's hourly retention leaves it.
+  auto sealed = store->ApplyRetention(
+      144 * 10 * kMinute,
+      {std::chrono::hours(240), std::chrono::hours(120), std::chrono::minutes(10)});
+  Check(sealed.status().ok() ? sw::Status::OK() : sealed.status());
   int64_t visited = 0;
   for (auto _ : state) {
     double sum = 0;
@@ -185,6 +192,8 @@ void BM_ApplyRetention_FirstPass_1kSeriesX1440(benchmark::State& state) {
   constexpr int kSeries = 1'000;
   const sw::storage::RetentionPolicy policy{std::chrono::hours(20), std::chrono::hours(12),
                                             std::chrono::minutes(10)};
+  const sw::storage::RetentionPolicy keep_all{std::chrono::hours(240), std::chrono::hours(120),
+                                              std::chrono::minutes(10)};
   int64_t rows = 0, chunks = 0;
   double seconds = 0;
   for (auto _ : state) {
@@ -198,6 +207,9 @@ void BM_ApplyRetention_FirstPass_1kSeriesX1440(benchmark::State& state) {
         batch.insert(batch.end(), scrape.begin(), scrape.end());
       }
       Check(store->Append(batch));
+      // As the daemon does every hour: what is older than 15 minutes moves out of `head`.
+      auto sealed = store->ApplyRetention((m + 60) * kMinute, keep_all);
+      Check(sealed.status().ok() ? sw::Status::OK() : sealed.status());
     }
     state.ResumeTiming();
     const auto start = std::chrono::steady_clock::now();
@@ -219,6 +231,46 @@ BENCHMARK(BM_ApplyRetention_FirstPass_1kSeriesX1440)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(2);
+
+// The hourly move of recent samples from `head` to `samples`: 10 000 series × 60 one-minute
+// samples, into a store that already holds an hour of older (moved) history per series.
+void BM_ApplyRetention_MoveAnHour_10kSeries(benchmark::State& state) {
+  constexpr int kSeries = 10'000;
+  const sw::storage::RetentionPolicy keep_all{std::chrono::hours(240), std::chrono::hours(120),
+                                              std::chrono::minutes(10)};
+  auto store = OpenStore(FreshPath("retention-move.db"));
+  int64_t t = 0;
+  const auto append_hour = [&] {
+    for (int i = 0; i < 60; ++i, t += kMinute) Check(store->Append(Scrape(kSeries, t)));
+  };
+  append_hour();
+  auto first = store->ApplyRetention(t + 15 * kMinute, keep_all);
+  Check(first.status().ok() ? sw::Status::OK() : first.status());
+  int64_t moved = 0, chunks = 0;
+  double written = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    append_hour();
+    const double before = WrittenBytes();
+    state.ResumeTiming();
+    auto stats = store->ApplyRetention(t + 15 * kMinute, keep_all);
+    Check(stats.status().ok() ? sw::Status::OK() : stats.status());
+    state.PauseTiming();
+    written += WrittenBytes() - before;
+    moved += stats->sealed;
+    chunks += stats->chunks;
+    state.ResumeTiming();
+  }
+  state.counters["samples_moved_per_s"] =
+      benchmark::Counter(static_cast<double>(moved), benchmark::Counter::kIsRate);
+  state.counters["bytes_written_per_sample"] = written / static_cast<double>(moved);
+  state.counters["chunks"] =
+      benchmark::Counter(static_cast<double>(chunks), benchmark::Counter::kAvgIterations);
+}
+BENCHMARK(BM_ApplyRetention_MoveAnHour_10kSeries)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
 
 // Steady state: nothing new since the last call; the cost every retention tick pays.
 void BM_ApplyRetention_NothingNew_10kSeries(benchmark::State& state) {

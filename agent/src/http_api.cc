@@ -636,7 +636,7 @@ void HttpApi::Routes() {
   s.Put("/-/reload", reload);
 
   s.Get("/api/v1/series", [this](const httplib::Request&, httplib::Response& res) {
-    Result<std::vector<storage::SeriesInfo>> series = agent_->samples()->ListSeries();
+    Result<std::vector<storage::SeriesInfo>> series = agent_->samples()->ListSeriesLabels();
     if (!series.ok()) return BadData(res, series.status().ToString());
     ordered_json data = ordered_json::array();
     for (const storage::SeriesInfo& info : *series) {
@@ -668,11 +668,11 @@ void HttpApi::Routes() {
       from = *t;
     }
     if (from > to) return BadData(res, "'from' is after 'to'");
-    Result<std::vector<storage::SeriesInfo>> series = agent_->samples()->ListSeries();
+    Result<std::vector<storage::SeriesInfo>> series = agent_->samples()->ListSeriesLabels(name);
     if (!series.ok()) return BadData(res, series.status().ToString());
     ordered_json result = ordered_json::array();
     for (const storage::SeriesInfo& info : *series) {
-      if (info.name != name || !Matches(info.labels, matchers)) continue;
+      if (!Matches(info.labels, matchers)) continue;
       Result<std::vector<rules::Point>> points =
           agent_->samples()->Query(info.name, info.labels, from, to);
       if (!points.ok()) return BadData(res, points.status().ToString());

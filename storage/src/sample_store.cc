@@ -20,8 +20,17 @@ using internal::Transaction;
 // enough to amortise the commit, short enough that Append never waits noticeably behind it.
 constexpr int64_t kRetentionChunkRows = 4096;
 
+// Samples stay in `head` (clustered by time) until they are this old and ApplyRetention runs
+// (hourly in the agent): a quarter of an hour of slack for late scrapes, and few enough rows
+// that reading one series out of `head` is cheap.
+constexpr int64_t kHeadMillis = 15 * 60 * 1000;
+
 constexpr char kMetaDownsampledUntil[] = "downsampled_until";
 constexpr char kMetaDownsampleResolution[] = "downsample_resolution_ms";
+constexpr char kMetaSealedUntil[] = "sealed_until";
+
+constexpr int64_t kMinTime = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
 
 Status Migrate(internal::Database& db, int from) {
   switch (from) {
@@ -34,6 +43,16 @@ Status Migrate(internal::Database& db, int from) {
           "NULL, value REAL, PRIMARY KEY(series_id, t)) WITHOUT ROWID");
     case 1:  // v2: retention bookkeeping
       return db.Exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    case 2:  // v3: new samples go to `head`, clustered by time; `samples` keeps the rest
+      SW_RETURN_IF_ERROR(
+          db.Exec("CREATE TABLE head(t INTEGER NOT NULL, series_id INTEGER NOT NULL REFERENCES "
+                  "series(id), value REAL, PRIMARY KEY(t, series_id)) WITHOUT ROWID"));
+      // Everything already stored counts as sealed, so that per series all of `samples` stays
+      // older than all of `head` (one scan of the old table, once).
+      return db.Exec(
+          "INSERT INTO meta(key, value) SELECT 'sealed_until', min(max(t), 9223372036854775806) + "
+          "1 "
+          "FROM samples HAVING count(*) > 0");
     default:
       return Status::NotSupported("no migration from sample store schema version " +
                                   std::to_string(from));
@@ -62,13 +81,19 @@ struct SampleStore::Impl {
   std::mutex retention_mu;  // one ApplyRetention at a time (it releases `mu` between chunks)
 
   // Prepared once at Open. GUARDED_BY(mu).
+  Statement insert_head;
+  Statement head_next_time;
+  Statement head_point;
+  Statement head_range;
   Statement insert_sample;
+  Statement insert_moved;
   Statement find_series;
   Statement insert_series;
   Statement range;
   Statement delete_old;
   Statement thin_scan;
   Statement delete_sample;
+  Statement series_has_samples;
   Statement delete_series_if_empty;
 
   // Series key → id, for series whose row is committed. Ids created by a transaction enter it
@@ -76,6 +101,11 @@ struct SampleStore::Impl {
   // stale entry would file samples under the wrong series. GUARDED_BY(mu).
   std::unordered_map<std::string, int64_t> series_ids;
   std::string key_buf;  // reused per sample; GUARDED_BY(mu)
+
+  // Samples with t >= sealed_until go to `head`, older ones to `samples`; so per series every
+  // sample in `samples` is older than every sample in `head` (while ApplyRetention moves rows,
+  // see Seal). Mirrors meta.sealed_until. GUARDED_BY(mu).
+  int64_t sealed_until = kMinTime;
 
   struct Row {
     int64_t series_id;
@@ -86,7 +116,18 @@ struct SampleStore::Impl {
 
   Status Prepare() {
     SW_RETURN_IF_ERROR(db->Prepare(
+        "INSERT OR REPLACE INTO head(t, series_id, value) VALUES (?1, ?2, ?3)", &insert_head));
+    SW_RETURN_IF_ERROR(db->Prepare(
+        "SELECT t FROM head WHERE t >= ?1 AND t <= ?2 ORDER BY t LIMIT 1", &head_next_time));
+    SW_RETURN_IF_ERROR(
+        db->Prepare("SELECT value FROM head WHERE t = ?1 AND series_id = ?2", &head_point));
+    SW_RETURN_IF_ERROR(db->Prepare(
+        "SELECT t, series_id, value FROM head WHERE t BETWEEN ?1 AND ?2 ORDER BY t, series_id",
+        &head_range));
+    SW_RETURN_IF_ERROR(db->Prepare(
         "INSERT OR REPLACE INTO samples(series_id, t, value) VALUES (?1, ?2, ?3)", &insert_sample));
+    SW_RETURN_IF_ERROR(db->Prepare(
+        "INSERT OR IGNORE INTO samples(series_id, t, value) VALUES (?1, ?2, ?3)", &insert_moved));
     SW_RETURN_IF_ERROR(
         db->Prepare("SELECT id FROM series WHERE name = ?1 AND labels = ?2", &find_series));
     SW_RETURN_IF_ERROR(
@@ -104,6 +145,8 @@ struct SampleStore::Impl {
         &thin_scan));
     SW_RETURN_IF_ERROR(
         db->Prepare("DELETE FROM samples WHERE series_id = ?1 AND t = ?2", &delete_sample));
+    SW_RETURN_IF_ERROR(
+        db->Prepare("SELECT 1 FROM samples WHERE series_id = ?1 LIMIT 1", &series_has_samples));
     return db->Prepare(
         "DELETE FROM series WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM samples WHERE series_id "
         "= ?1)",
@@ -168,22 +211,203 @@ struct SampleStore::Impl {
       }
       rows.push_back({prev_id, s.t_millis, i});
     }
-    // Insert in key order: consecutive inserts then land on the same or neighbouring B-tree
-    // pages instead of hopping across the file. Stable, so that of two samples for the same
-    // series and time the later in the batch still wins.
-    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    // Recent samples (all of them, normally) first, then any older than the seal.
+    const auto late = std::stable_partition(rows.begin(), rows.end(),
+                                            [&](const Row& r) { return r.t >= sealed_until; });
+    // Each part in its table's key order: a scrape's rows then fill the last pages of `head`
+    // one after another, instead of one page per series. Stable, so that of two samples for
+    // the same series and time the later in the batch still wins.
+    std::stable_sort(rows.begin(), late, [](const Row& a, const Row& b) {
+      return a.t != b.t ? a.t < b.t : a.series_id < b.series_id;
+    });
+    std::stable_sort(late, rows.end(), [](const Row& a, const Row& b) {
       return a.series_id != b.series_id ? a.series_id < b.series_id : a.t < b.t;
     });
+    {
+      auto guard = insert_head.Use();
+      for (auto it = rows.begin(); it != late; ++it) {
+        insert_head.Reset();
+        insert_head.BindInt64(1, it->t);
+        insert_head.BindInt64(2, it->series_id);
+        insert_head.BindDouble(3, samples[it->index].value);
+        if (insert_head.Step() != SQLITE_DONE) return db->Error("appending samples");
+      }
+    }
     auto guard = insert_sample.Use();
-    for (const Row& row : rows) {
+    for (auto it = late; it != rows.end(); ++it) {
       insert_sample.Reset();
-      insert_sample.BindInt64(1, row.series_id);
-      insert_sample.BindInt64(2, row.t);
-      insert_sample.BindDouble(3, samples[row.index].value);
-      if (insert_sample.Step() != SQLITE_DONE) return db->Error("appending samples");
+      insert_sample.BindInt64(1, it->series_id);
+      insert_sample.BindInt64(2, it->t);
+      insert_sample.BindDouble(3, samples[it->index].value);
+      if (insert_sample.Step() != SQLITE_DONE) return db->Error("appending older samples");
     }
     SW_RETURN_IF_ERROR(txn.Commit());
     series_ids.merge(created);
+    return Status::OK();
+  }
+
+  // Appends the points of series `id` in `head` with from <= t <= to, in time order, at most
+  // `limit` of them. `head` is clustered by (time, series id), so this visits each distinct time
+  // in the range: one seek for the next time, one for the point. A scrape stamps all its samples
+  // with one time, so `head` (the last quarter to hour and a quarter) holds few of them.
+  Status HeadPoints(int64_t id, int64_t from, int64_t to, std::vector<rules::Point>* out,
+                    size_t limit = std::numeric_limits<size_t>::max()) {
+    int64_t t = from;
+    for (size_t found = 0; found < limit && t <= to;) {
+      int64_t next;
+      {
+        auto guard = head_next_time.Use();
+        head_next_time.BindInt64(1, t);
+        head_next_time.BindInt64(2, to);
+        const int rc = head_next_time.Step();
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return db->Error("reading recent samples");
+        next = head_next_time.ColumnInt64(0);
+      }
+      auto guard = head_point.Use();
+      head_point.BindInt64(1, next);
+      head_point.BindInt64(2, id);
+      const int rc = head_point.Step();
+      if (rc == SQLITE_ROW) {
+        out->push_back({next, head_point.ColumnDouble(0)});
+        ++found;
+      } else if (rc != SQLITE_DONE) {
+        return db->Error("reading recent samples");
+      }
+      if (next == kMaxTime) break;
+      t = next + 1;
+    }
+    return Status::OK();
+  }
+
+  // Moves the samples older than seal_before from `head` to `samples`, in steps that each hold
+  // `mu` for one transaction of at most kRetentionChunkRows rows:
+  //  1. the boundary: meta.sealed_until = seal_before. From then on Append writes any sample
+  //     older than it to `samples`, so the part of `head` to move no longer changes;
+  //  2. that part of `head` read in (series, t) order on a second, read-only connection: SQLite
+  //     sorts it (in a bounded cache, spilling to temp files) without holding `mu`;
+  //  3. written to `samples` in that order, so that each series' last leaf is written once per
+  //     move with all its samples since the last, instead of once per sample (moved in time
+  //     order, every chunk of 4 096 rows touched a leaf of each of 4 096 series). INSERT OR
+  //     IGNORE: a row already in `samples` for that time was written there after step 1, so it
+  //     is the newer;
+  //  4. the moved part of `head` deleted: a prefix of its key order.
+  // Between chunks of 3 and 4 a sample may be in both tables, the same value; Query takes the
+  // one in `samples`, ForEachSample waits for the move. A crash part-way leaves rows older than
+  // sealed_until in `head`: Open calls this again, which moves them before anything reads.
+  Status Seal(int64_t seal_before, RetentionStats* stats) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (seal_before > sealed_until) {
+        Transaction txn(db.get());
+        SW_RETURN_IF_ERROR(txn.status());
+        SW_RETURN_IF_ERROR(SetMeta(kMetaSealedUntil, seal_before));
+        SW_RETURN_IF_ERROR(txn.Commit());
+        sealed_until = seal_before;
+        ++stats->chunks;
+      }
+      seal_before = sealed_until;
+      Result<bool> due = HeadHasRowsBefore(seal_before);
+      if (!due.ok()) return due.status();
+      if (!*due) return Status::OK();
+    }
+    {
+      // 2 and 3. The reader's snapshot begins at its first step, after the boundary's commit.
+      Result<std::unique_ptr<internal::Database>> reader = db->OpenReader();
+      if (!reader.ok()) return reader.status();
+      Statement sorted;
+      SW_RETURN_IF_ERROR((*reader)->Prepare(
+          "SELECT series_id, t, value FROM head WHERE t < ?1 ORDER BY series_id, t", &sorted));
+      sorted.BindInt64(1, seal_before);
+      struct Moved {
+        int64_t series_id, t;
+        double value;
+      };
+      std::vector<Moved> chunk;
+      chunk.reserve(kRetentionChunkRows);
+      for (bool done = false; !done;) {
+        chunk.clear();
+        int rc;
+        while (static_cast<int64_t>(chunk.size()) < kRetentionChunkRows &&
+               (rc = sorted.Step()) == SQLITE_ROW) {
+          chunk.push_back({sorted.ColumnInt64(0), sorted.ColumnInt64(1), sorted.ColumnDouble(2)});
+        }
+        if (static_cast<int64_t>(chunk.size()) < kRetentionChunkRows) {
+          if (rc != SQLITE_DONE) return (*reader)->Error("reading recent samples to move");
+          done = true;
+        }
+        if (chunk.empty()) break;
+        std::lock_guard<std::mutex> lock(mu);
+        Transaction txn(db.get());
+        SW_RETURN_IF_ERROR(txn.status());
+        auto guard = insert_moved.Use();
+        for (const Moved& m : chunk) {
+          insert_moved.Reset();
+          insert_moved.BindInt64(1, m.series_id);
+          insert_moved.BindInt64(2, m.t);
+          insert_moved.BindDouble(3, m.value);
+          if (insert_moved.Step() != SQLITE_DONE) return db->Error("moving recent samples");
+        }
+        SW_RETURN_IF_ERROR(txn.Commit());
+        stats->sealed += static_cast<int64_t>(chunk.size());
+        ++stats->chunks;
+      }
+    }
+    Statement nth_head, delete_head;
+    SW_RETURN_IF_ERROR(db->Prepare(
+        "SELECT t, series_id FROM head WHERE t < ?1 ORDER BY t, series_id LIMIT 1 OFFSET ?2",
+        &nth_head));
+    SW_RETURN_IF_ERROR(
+        db->Prepare("DELETE FROM head WHERE (t, series_id) <= (?1, ?2)", &delete_head));
+    // 4: the moved prefix of head.
+    for (bool done = false; !done;) {
+      std::lock_guard<std::mutex> lock(mu);
+      Transaction txn(db.get());
+      SW_RETURN_IF_ERROR(txn.status());
+      auto nth_guard = nth_head.Use();
+      auto delete_guard = delete_head.Use();
+      nth_head.BindInt64(1, seal_before);
+      nth_head.BindInt64(2, kRetentionChunkRows - 1);
+      const int rc = nth_head.Step();
+      if (rc == SQLITE_ROW) {
+        delete_head.BindInt64(1, nth_head.ColumnInt64(0));
+        delete_head.BindInt64(2, nth_head.ColumnInt64(1));
+      } else if (rc == SQLITE_DONE) {
+        delete_head.BindInt64(1, seal_before - 1);  // all of the rest: t < seal_before
+        delete_head.BindInt64(2, kMaxTime);
+        done = true;
+      } else {
+        return db->Error("finding recent samples to delete");
+      }
+      nth_head.Reset();
+      if (delete_head.Step() != SQLITE_DONE) return db->Error("deleting moved samples");
+      SW_RETURN_IF_ERROR(txn.Commit());
+      ++stats->chunks;
+    }
+    return Status::OK();
+  }
+
+  // Whether `head` holds a sample older than `t`: a seek to its first key.
+  Result<bool> HeadHasRowsBefore(int64_t t) {
+    if (t == kMinTime) return false;
+    auto guard = head_next_time.Use();
+    head_next_time.BindInt64(1, kMinTime);
+    head_next_time.BindInt64(2, t - 1);
+    const int rc = head_next_time.Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db->Error("reading recent samples");
+    return rc == SQLITE_ROW;
+  }
+
+  // Name and labels of a series from columns 0 and 1 of `q`; Corruption when the stored labels
+  // do not parse.
+  Status ReadSeries(const Statement& q, SeriesInfo* info) const {
+    info->name = q.ColumnText(0);
+    Result<rules::Labels> labels = LabelsFromText(q.ColumnText(1));
+    if (!labels.ok()) {
+      return Status::Corruption("sample store " + db->path() + ": series " + info->name + ": " +
+                                labels.status().message());
+    }
+    info->labels = std::move(*labels);
     return Status::OK();
   }
 
@@ -220,11 +444,10 @@ Result<std::unique_ptr<SampleStore>> SampleStore::Open(const std::string& path) 
   kind.version = kSchemaVersion;
   kind.unmarked_max_version = 1;  // v1 files predate the application id
   kind.synchronous = "NORMAL";    // see the header: kill -9 safe, no fsync per batch
-  // A scrape of 10 000 series changes the last leaf page of every series: ~2 600 pages (~11 MB)
-  // of WAL per batch. At SQLite's default (1 000 pages) every batch is followed by a checkpoint
-  // that writes those pages again; at 10 000 one checkpoint serves ~4 batches, which rewrite
-  // the same tail pages: 14 instead of 22 MB written per batch (bench/storage_bench.cc). The
-  // WAL then stays under ~50 MB on disk.
+  // A scrape of 10 000 series adds ~50 pages to the WAL; moving an hour of them out of `head`
+  // touches a page per series in `samples`, in chunks of up to 4 096. At 10 000 pages a
+  // checkpoint (which writes each page again) serves many batches and whole moves, and pages a
+  // later commit changes again are written once. The WAL then stays under ~50 MB on disk.
   kind.wal_autocheckpoint_pages = 10'000;
   kind.migrate = Migrate;
   Result<std::unique_ptr<internal::Database>> db = internal::Database::Open(path, kind);
@@ -232,6 +455,13 @@ Result<std::unique_ptr<SampleStore>> SampleStore::Open(const std::string& path) 
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(*db);
   SW_RETURN_IF_ERROR(impl->Prepare());
+  Result<std::optional<int64_t>> sealed = impl->GetMeta(kMetaSealedUntil);
+  if (!sealed.ok()) return sealed.status();
+  impl->sealed_until = sealed->value_or(kMinTime);
+  // A move out of `head` that a crash interrupted is finished before anything reads (one seek
+  // when there is none).
+  RetentionStats resumed;
+  SW_RETURN_IF_ERROR(impl->Seal(impl->sealed_until, &resumed));
   return std::unique_ptr<SampleStore>(new SampleStore(std::move(impl)));
 }
 
@@ -257,19 +487,43 @@ Result<std::vector<rules::Point>> SampleStore::Query(const std::string& series,
     id = **found;
     impl_->series_ids.emplace(impl_->key_buf, id);  // outside a transaction: committed
   }
-  Statement& q = impl_->range;
-  auto guard = q.Use();
-  q.BindInt64(1, id);
-  q.BindInt64(2, from_millis);
-  q.BindInt64(3, to_millis);
-  int rc;
-  while ((rc = q.Step()) == SQLITE_ROW) points.push_back({q.ColumnInt64(0), q.ColumnDouble(1)});
-  if (rc != SQLITE_DONE) return impl_->db->Error("querying " + series);
-  return points;
+  {
+    Statement& q = impl_->range;
+    auto guard = q.Use();
+    q.BindInt64(1, id);
+    q.BindInt64(2, from_millis);
+    q.BindInt64(3, to_millis);
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) points.push_back({q.ColumnInt64(0), q.ColumnDouble(1)});
+    if (rc != SQLITE_DONE) return impl_->db->Error("querying " + series);
+  }
+  std::vector<rules::Point> recent;
+  SW_RETURN_IF_ERROR(impl_->HeadPoints(id, from_millis, to_millis, &recent));
+  if (points.empty() || recent.empty() || points.back().t_millis < recent.front().t_millis) {
+    points.insert(points.end(), recent.begin(), recent.end());
+    return points;
+  }
+  // Only while ApplyRetention is part-way through moving rows can the tables overlap in time.
+  // On equal t `samples` wins: a copy of the same row, or a later write (see Impl::Seal).
+  std::vector<rules::Point> merged;
+  merged.reserve(points.size() + recent.size());
+  size_t i = 0, j = 0;
+  while (i < points.size() || j < recent.size()) {
+    if (j == recent.size() || (i < points.size() && points[i].t_millis <= recent[j].t_millis)) {
+      if (j < recent.size() && points[i].t_millis == recent[j].t_millis) ++j;
+      merged.push_back(points[i++]);
+    } else {
+      merged.push_back(recent[j++]);
+    }
+  }
+  return merged;
 }
 
 Status SampleStore::ForEachSample(int64_t from_millis, int64_t to_millis,
                                   const std::function<void(const rules::Sample&)>& visit) {
+  // Not while ApplyRetention is part-way through moving rows from `head` to `samples`: only
+  // then can a sample be in both tables (the two passes below would visit it twice).
+  std::lock_guard<std::mutex> one_at_a_time(impl_->retention_mu);
   std::lock_guard<std::mutex> lock(impl_->mu);
   internal::Database& db = *impl_->db;
   Transaction snapshot(&db, Transaction::Mode::kRead);
@@ -277,6 +531,8 @@ Status SampleStore::ForEachSample(int64_t from_millis, int64_t to_millis,
   Statement list;
   SW_RETURN_IF_ERROR(db.Prepare("SELECT id, name, labels FROM series ORDER BY id", &list));
   Statement& q = impl_->range;
+  // Every series, for the second pass: ids are dense, and 10 000 series are a few MB.
+  std::unordered_map<int64_t, rules::Sample> by_id;
   rules::Sample sample;
   int rc;
   while ((rc = list.Step()) == SQLITE_ROW) {
@@ -287,6 +543,7 @@ Status SampleStore::ForEachSample(int64_t from_millis, int64_t to_millis,
                                 labels.status().message());
     }
     sample.labels = std::move(*labels);
+    by_id.emplace(list.ColumnInt64(0), sample);
     // One index seek per series on (series_id, t), then a range scan in key order: grouped by
     // series and time-ordered without a sort, and older history outside the range is skipped.
     auto guard = q.Use();
@@ -302,30 +559,84 @@ Status SampleStore::ForEachSample(int64_t from_millis, int64_t to_millis,
     if (qrc != SQLITE_DONE) return db.Error("reading samples of " + sample.series);
   }
   if (rc != SQLITE_DONE) return db.Error("listing series");
+  // Then the recent samples, in one pass in time order: newer than all of the above per series.
+  Statement& h = impl_->head_range;
+  auto guard = h.Use();
+  h.BindInt64(1, from_millis);
+  h.BindInt64(2, to_millis);
+  while ((rc = h.Step()) == SQLITE_ROW) {
+    auto it = by_id.find(h.ColumnInt64(1));
+    if (it == by_id.end())
+      return Status::Corruption("sample store " + db.path() +
+                                ": a recent sample of an unknown series");
+    it->second.t_millis = h.ColumnInt64(0);
+    it->second.value = h.ColumnDouble(2);
+    visit(it->second);
+  }
+  if (rc != SQLITE_DONE) return db.Error("reading recent samples");
   return snapshot.Commit();
 }
 
 Result<std::vector<SeriesInfo>> SampleStore::ListSeries() {
+  std::lock_guard<std::mutex> one_at_a_time(impl_->retention_mu);  // no row counted twice
   std::lock_guard<std::mutex> lock(impl_->mu);
   Statement q;
   SW_RETURN_IF_ERROR(impl_->db->Prepare(
-      "SELECT s.name, s.labels, count(p.t), min(p.t), max(p.t) FROM series s "
+      "SELECT s.name, s.labels, count(p.t), min(p.t), max(p.t), s.id FROM series s "
       "LEFT JOIN samples p ON p.series_id = s.id GROUP BY s.id ORDER BY s.name, s.labels",
       &q));
+  // Counts and spans of the recent samples, added to the older ones' below.
+  struct Recent {
+    int64_t count, first, last;
+  };
+  std::unordered_map<int64_t, Recent> recent;
+  {
+    Statement h;
+    SW_RETURN_IF_ERROR(impl_->db->Prepare(
+        "SELECT series_id, count(*), min(t), max(t) FROM head GROUP BY series_id", &h));
+    int rc;
+    while ((rc = h.Step()) == SQLITE_ROW) {
+      recent[h.ColumnInt64(0)] = {h.ColumnInt64(1), h.ColumnInt64(2), h.ColumnInt64(3)};
+    }
+    if (rc != SQLITE_DONE) return impl_->db->Error("counting recent samples");
+  }
   std::vector<SeriesInfo> out;
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
     SeriesInfo info;
-    info.name = q.ColumnText(0);
-    Result<rules::Labels> labels = LabelsFromText(q.ColumnText(1));
-    if (!labels.ok()) {
-      return Status::Corruption("sample store " + impl_->db->path() + ": series " + info.name +
-                                ": " + labels.status().message());
-    }
-    info.labels = std::move(*labels);
+    SW_RETURN_IF_ERROR(impl_->ReadSeries(q, &info));
     info.samples = q.ColumnInt64(2);
     info.first_millis = q.ColumnInt64(3);
     info.last_millis = q.ColumnInt64(4);
+    if (auto it = recent.find(q.ColumnInt64(5)); it != recent.end()) {
+      if (info.samples == 0) {
+        info.first_millis = it->second.first;
+        info.last_millis = it->second.last;
+      } else {
+        info.first_millis = std::min(info.first_millis, it->second.first);
+        info.last_millis = std::max(info.last_millis, it->second.last);
+      }
+      info.samples += it->second.count;
+    }
+    out.push_back(std::move(info));
+  }
+  if (rc != SQLITE_DONE) return impl_->db->Error("listing series");
+  return out;
+}
+
+Result<std::vector<SeriesInfo>> SampleStore::ListSeriesLabels(const std::string& name) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Statement q;
+  SW_RETURN_IF_ERROR(impl_->db->Prepare(
+      name.empty() ? "SELECT name, labels FROM series ORDER BY name, labels"
+                   : "SELECT name, labels FROM series WHERE name = ?1 ORDER BY labels",
+      &q));
+  if (!name.empty()) q.BindText(1, name);
+  std::vector<SeriesInfo> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    SeriesInfo info;
+    SW_RETURN_IF_ERROR(impl_->ReadSeries(q, &info));
     out.push_back(std::move(info));
   }
   if (rc != SQLITE_DONE) return impl_->db->Error("listing series");
@@ -344,19 +655,23 @@ Result<RetentionStats> SampleStore::ApplyRetention(int64_t now_millis,
         std::to_string(retention) + " ms, downsample_after " + std::to_string(after) +
         " ms, resolution " + std::to_string(res) + " ms");
   }
-  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   // Samples with t < keep_from are deleted. Thinning covers whole buckets before thin_before,
   // so a bucket is never thinned while samples may still arrive in it (no second "last").
   const int64_t keep_from = now_millis - retention;
   const int64_t thin_before = internal::FloorDiv(now_millis - after, res) * res;
 
   std::lock_guard<std::mutex> one_at_a_time(impl_->retention_mu);
+  RetentionStats stats;
+  // First move what is no longer recent from `head` to `samples`, where the rest of this
+  // works per series. All the retention below looks at must be moved.
+  SW_RETURN_IF_ERROR(
+      impl_->Seal(std::max({now_millis - kHeadMillis, thin_before, keep_from}), &stats));
   struct SeriesRef {
     int64_t id;
     std::string key;
   };
   std::vector<SeriesRef> series;
-  int64_t thin_from = kMin;
+  int64_t thin_from = kMinTime;
   int64_t new_mark = thin_before;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
@@ -387,7 +702,6 @@ Result<RetentionStats> SampleStore::ApplyRetention(int64_t now_millis,
   // Per series: delete old samples, thin, remove the series if empty. The position is kept
   // across chunks; series created after the list was read hold only new data.
   enum class Phase { kDelete, kThin, kRemoveIfEmpty };
-  RetentionStats stats;
   size_t next = 0;
   Phase phase = Phase::kDelete;
   int64_t cursor = thin_from;
@@ -461,6 +775,26 @@ Result<RetentionStats> SampleStore::ApplyRetention(int64_t now_millis,
           break;
         }
         case Phase::kRemoveIfEmpty: {
+          // Most series still have older samples: one seek says so. Only one without any is
+          // looked for in `head` (a series that came back since the move has its samples
+          // there: its row must stay), a skip over head's distinct times.
+          bool keep;
+          {
+            Statement& has = impl_->series_has_samples;
+            auto has_guard = has.Use();
+            has.BindInt64(1, s.id);
+            const int rc = has.Step();
+            if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db.Error("finding empty series");
+            keep = rc == SQLITE_ROW;
+          }
+          std::vector<rules::Point> recent;
+          if (!keep) SW_RETURN_IF_ERROR(impl_->HeadPoints(s.id, kMinTime, kMaxTime, &recent, 1));
+          if (keep || !recent.empty()) {
+            --budget;
+            ++next;
+            phase = Phase::kDelete;
+            break;
+          }
           Statement& q = impl_->delete_series_if_empty;
           auto guard = q.Use();
           q.BindInt64(1, s.id);

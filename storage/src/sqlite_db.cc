@@ -156,7 +156,7 @@ Status Database::CheckAndMigrate(const StoreKind& kind) {
 }
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const StoreKind& kind) {
-  std::unique_ptr<Database> db(new Database(path, kind));
+  std::unique_ptr<Database> db(new Database(path, kind.name));
   // The history and the outbox (alert texts, receiver names) are nobody else's business:
   // create the file 0640 ourselves, whatever the umask, before SQLite would make it 0644.
   // SQLite gives its -wal and -shm files the database file's mode.
@@ -183,6 +183,19 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   sqlite3_busy_timeout(db->db_, 5000);
   SW_RETURN_IF_ERROR(db->CheckAndMigrate(kind));
   return db;
+}
+
+Result<std::unique_ptr<Database>> Database::OpenReader() const {
+  std::unique_ptr<Database> reader(new Database(path_, kind_name_));
+  const int rc = sqlite3_open_v2(path_.c_str(), &reader->db_,
+                                 SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    return Status::IOError(kind_name_ + " " + path_ + ": opening a reader: " +
+                           (reader->db_ ? sqlite3_errmsg(reader->db_) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(reader->db_, 1);
+  sqlite3_busy_timeout(reader->db_, 5000);
+  return reader;
 }
 
 Transaction::Transaction(Database* db, Mode mode) : db_(db) {

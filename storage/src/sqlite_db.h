@@ -101,6 +101,10 @@ class Database {
   // All checks run before anything is written, the journal mode included; only then is the file
   // switched to WAL and created or migrated, in one transaction.
   static Result<std::unique_ptr<Database>> Open(const std::string& path, const StoreKind& kind);
+  // A second, read-only connection to this store's file, for a long read (a sort) that should
+  // not hold up this connection's writers: WAL lets it read one snapshot while they commit.
+  // No checks or migration (this connection did them). IOError naming the path on failure.
+  Result<std::unique_ptr<Database>> OpenReader() const;
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -120,8 +124,8 @@ class Database {
   int64_t LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 
  private:
-  Database(std::string path, const StoreKind& kind)
-      : path_(std::move(path)), kind_name_(kind.name) {}
+  Database(std::string path, std::string kind_name)
+      : path_(std::move(path)), kind_name_(std::move(kind_name)) {}
   Status CheckAndMigrate(const StoreKind& kind);
   Result<int> ReadVersion() const;
 

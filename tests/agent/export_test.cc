@@ -83,6 +83,7 @@ TEST(ExportTest, WritesTheHeaderAndEverySampleInTheInclusiveRange) {
   }
   ASSERT_TRUE(store->Append(samples).ok());
 
+  // Recent samples (all of these) come in time order, series by first stored within one time.
   std::ostringstream all;
   uint64_t rows = 0;
   ASSERT_TRUE(ExportCsv(*store, std::numeric_limits<int64_t>::min(),
@@ -92,14 +93,14 @@ TEST(ExportTest, WritesTheHeaderAndEverySampleInTheInclusiveRange) {
   EXPECT_EQ(all.str(),
             "timestamp,series,value\n"
             "1767225600,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",100\n"
-            "1767225660,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",101\n"
-            "1767225720,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",102\n"
-            "1767225780,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",103\n"
-            "1767225840,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",104\n"
             "1767225600.25,up,1\n"
+            "1767225660,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",101\n"
             "1767225660.25,up,1\n"
+            "1767225720,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",102\n"
             "1767225720.25,up,NaN\n"
+            "1767225780,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",103\n"
             "1767225780.25,up,1\n"
+            "1767225840,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",104\n"
             "1767225840.25,up,1\n");
 
   store.reset();
@@ -112,10 +113,10 @@ TEST(ExportTest, WritesTheHeaderAndEverySampleInTheInclusiveRange) {
   EXPECT_EQ(range.out,
             "timestamp,series,value\n"
             "1767225660,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",101\n"
-            "1767225720,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",102\n"
-            "1767225780,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",103\n"
             "1767225660.25,up,1\n"
+            "1767225720,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",102\n"
             "1767225720.25,up,NaN\n"
+            "1767225780,\"statewatch_state_keys{job=\"\"cdc\"\",state=\"\"a\"\"}\",103\n"
             "1767225780.25,up,1\n");
 }
 

@@ -230,8 +230,11 @@ TEST_F(CrashLoopTest, RepeatedSigkillLosesNoAlertAndSendsNoneTwice) {
     EXPECT_EQ(RawQuery(dir_.Sub(std::string("data/") + file), "PRAGMA integrity_check"), "ok")
         << file;
   }
-  EXPECT_NE(RawQuery(dir_.Sub("data/samples.db"), "SELECT count(*) FROM samples WHERE t <= " +
-                                                      std::to_string(first_round_end_millis)),
+  // (Recent samples are in `head`, older ones in `samples`: count both.)
+  const std::string before = std::to_string(first_round_end_millis);
+  EXPECT_NE(RawQuery(dir_.Sub("data/samples.db"),
+                     "SELECT (SELECT count(*) FROM head WHERE t <= " + before +
+                         ") + (SELECT count(*) FROM samples WHERE t <= " + before + ")"),
             "0");
 
   // What the receiver acknowledged, by (fingerprint, status, startsAt).

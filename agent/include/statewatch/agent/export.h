@@ -10,10 +10,11 @@
 // (ParseApiTime, as the HTTP API takes it); the range is inclusive, and without --from / --to it is
 // open on that side.
 //
-// Output: the header `timestamp,series,value`, then one row per stored sample, grouped by series
-// and in time order within one (backtest sorts). `timestamp` is unix seconds, with up to three
-// decimals when the sample has milliseconds; `series` is `name{labels}` (LabelsToText: sorted,
-// Prometheus escapes; no braces without labels), quoted with doubled quotes when it holds a
+// Output: the header `timestamp,series,value`, then one row per stored sample in the store's order
+// (SampleStore::ForEachSample): older samples grouped by series, then the recent ones in time
+// order; per series always in time order (backtest sorts). `timestamp` is unix seconds, with up to
+// three decimals when the sample has milliseconds; `series` is `name{labels}` (LabelsToText:
+// sorted, Prometheus escapes; no braces without labels), quoted with doubled quotes when it holds a
 // quote or comma; `value` the shortest text that reads back to the same double, `NaN`, `+Inf`,
 // `-Inf`. Written in blocks of 1 MiB: memory does not grow with the history.
 //
