@@ -33,6 +33,11 @@ namespace {
 
 constexpr int64_t kMinute = 60'000;
 
+// Nothing old enough to delete or thin: ApplyRetention only moves samples out of `head`, as the
+// daemon's hourly retention does for the recent hours.
+const sw::storage::RetentionPolicy kKeepAll{std::chrono::hours(240), std::chrono::hours(120),
+                                            std::chrono::minutes(10)};
+
 void Check(const sw::Status& s) {
   if (!s.ok()) {
     std::fprintf(stderr, "bench: %s\n", s.ToString().c_str());
@@ -169,9 +174,7 @@ void BM_ForEachSample_10kSeriesX144(benchmark::State& state) {
   auto store = OpenStore(FreshPath("replay.db"));
   for (int64_t i = 0; i < 144; ++i) Check(store->Append(Scrape(kSeries, i * 10 * kMinute)));
   // All but the last 15 minutes sealed into `samples`, as the daemon's hourly retention leaves it.
-  auto sealed = store->ApplyRetention(
-      144 * 10 * kMinute,
-      {std::chrono::hours(240), std::chrono::hours(120), std::chrono::minutes(10)});
+  auto sealed = store->ApplyRetention(144 * 10 * kMinute, kKeepAll);
   Check(sealed.status().ok() ? sw::Status::OK() : sealed.status());
   int64_t visited = 0;
   for (auto _ : state) {
@@ -192,8 +195,6 @@ void BM_ApplyRetention_FirstPass_1kSeriesX1440(benchmark::State& state) {
   constexpr int kSeries = 1'000;
   const sw::storage::RetentionPolicy policy{std::chrono::hours(20), std::chrono::hours(12),
                                             std::chrono::minutes(10)};
-  const sw::storage::RetentionPolicy keep_all{std::chrono::hours(240), std::chrono::hours(120),
-                                              std::chrono::minutes(10)};
   int64_t rows = 0, chunks = 0;
   double seconds = 0;
   for (auto _ : state) {
@@ -208,7 +209,7 @@ void BM_ApplyRetention_FirstPass_1kSeriesX1440(benchmark::State& state) {
       }
       Check(store->Append(batch));
       // As the daemon does every hour: what is older than 15 minutes moves out of `head`.
-      auto sealed = store->ApplyRetention((m + 60) * kMinute, keep_all);
+      auto sealed = store->ApplyRetention((m + 60) * kMinute, kKeepAll);
       Check(sealed.status().ok() ? sw::Status::OK() : sealed.status());
     }
     state.ResumeTiming();
@@ -236,15 +237,13 @@ BENCHMARK(BM_ApplyRetention_FirstPass_1kSeriesX1440)
 // samples, into a store that already holds an hour of older (moved) history per series.
 void BM_ApplyRetention_MoveAnHour_10kSeries(benchmark::State& state) {
   constexpr int kSeries = 10'000;
-  const sw::storage::RetentionPolicy keep_all{std::chrono::hours(240), std::chrono::hours(120),
-                                              std::chrono::minutes(10)};
   auto store = OpenStore(FreshPath("retention-move.db"));
   int64_t t = 0;
   const auto append_hour = [&] {
     for (int i = 0; i < 60; ++i, t += kMinute) Check(store->Append(Scrape(kSeries, t)));
   };
   append_hour();
-  auto first = store->ApplyRetention(t + 15 * kMinute, keep_all);
+  auto first = store->ApplyRetention(t + 15 * kMinute, kKeepAll);
   Check(first.status().ok() ? sw::Status::OK() : first.status());
   int64_t moved = 0, chunks = 0;
   double written = 0;
@@ -253,7 +252,7 @@ void BM_ApplyRetention_MoveAnHour_10kSeries(benchmark::State& state) {
     append_hour();
     const double before = WrittenBytes();
     state.ResumeTiming();
-    auto stats = store->ApplyRetention(t + 15 * kMinute, keep_all);
+    auto stats = store->ApplyRetention(t + 15 * kMinute, kKeepAll);
     Check(stats.status().ok() ? sw::Status::OK() : stats.status());
     state.PauseTiming();
     written += WrittenBytes() - before;

@@ -50,9 +50,8 @@ Status Migrate(internal::Database& db, int from) {
       // Everything already stored counts as sealed, so that per series all of `samples` stays
       // older than all of `head` (one scan of the old table, once).
       return db.Exec(
-          "INSERT INTO meta(key, value) SELECT 'sealed_until', min(max(t), 9223372036854775806) + "
-          "1 "
-          "FROM samples HAVING count(*) > 0");
+          "INSERT INTO meta(key, value) SELECT 'sealed_until', "
+          "min(max(t), 9223372036854775806) + 1 FROM samples HAVING count(*) > 0");
     default:
       return Status::NotSupported("no migration from sample store schema version " +
                                   std::to_string(from));
@@ -94,7 +93,7 @@ struct SampleStore::Impl {
   Statement thin_scan;
   Statement delete_sample;
   Statement series_has_samples;
-  Statement delete_series_if_empty;
+  Statement delete_series;  // after series_has_samples and head said it has none
 
   // Series key → id, for series whose row is committed. Ids created by a transaction enter it
   // only after the commit: a rolled-back row's id is reused by the next series created, and a
@@ -147,10 +146,7 @@ struct SampleStore::Impl {
         db->Prepare("DELETE FROM samples WHERE series_id = ?1 AND t = ?2", &delete_sample));
     SW_RETURN_IF_ERROR(
         db->Prepare("SELECT 1 FROM samples WHERE series_id = ?1 LIMIT 1", &series_has_samples));
-    return db->Prepare(
-        "DELETE FROM series WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM samples WHERE series_id "
-        "= ?1)",
-        &delete_series_if_empty);
+    return db->Prepare("DELETE FROM series WHERE id = ?1", &delete_series);
   }
 
   // The id of the series whose key is `key`, or nullopt when it has no row.
@@ -325,16 +321,14 @@ struct SampleStore::Impl {
       };
       std::vector<Moved> chunk;
       chunk.reserve(kRetentionChunkRows);
-      for (bool done = false; !done;) {
+      for (int rc = SQLITE_ROW; rc == SQLITE_ROW;) {
         chunk.clear();
-        int rc;
         while (static_cast<int64_t>(chunk.size()) < kRetentionChunkRows &&
                (rc = sorted.Step()) == SQLITE_ROW) {
           chunk.push_back({sorted.ColumnInt64(0), sorted.ColumnInt64(1), sorted.ColumnDouble(2)});
         }
-        if (static_cast<int64_t>(chunk.size()) < kRetentionChunkRows) {
-          if (rc != SQLITE_DONE) return (*reader)->Error("reading recent samples to move");
-          done = true;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+          return (*reader)->Error("reading recent samples to move");
         }
         if (chunk.empty()) break;
         std::lock_guard<std::mutex> lock(mu);
@@ -778,28 +772,25 @@ Result<RetentionStats> SampleStore::ApplyRetention(int64_t now_millis,
           // Most series still have older samples: one seek says so. Only one without any is
           // looked for in `head` (a series that came back since the move has its samples
           // there: its row must stay), a skip over head's distinct times.
-          bool keep;
+          bool empty;
           {
             Statement& has = impl_->series_has_samples;
             auto has_guard = has.Use();
             has.BindInt64(1, s.id);
             const int rc = has.Step();
             if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db.Error("finding empty series");
-            keep = rc == SQLITE_ROW;
+            empty = rc == SQLITE_DONE;
           }
-          std::vector<rules::Point> recent;
-          if (!keep) SW_RETURN_IF_ERROR(impl_->HeadPoints(s.id, kMinTime, kMaxTime, &recent, 1));
-          if (keep || !recent.empty()) {
-            --budget;
-            ++next;
-            phase = Phase::kDelete;
-            break;
+          if (empty) {
+            std::vector<rules::Point> recent;
+            SW_RETURN_IF_ERROR(impl_->HeadPoints(s.id, kMinTime, kMaxTime, &recent, 1));
+            empty = recent.empty();
           }
-          Statement& q = impl_->delete_series_if_empty;
-          auto guard = q.Use();
-          q.BindInt64(1, s.id);
-          if (q.Step() != SQLITE_DONE) return db.Error("removing an empty series");
-          if (db.Changes() > 0) {
+          if (empty) {
+            Statement& q = impl_->delete_series;
+            auto guard = q.Use();
+            q.BindInt64(1, s.id);
+            if (q.Step() != SQLITE_DONE) return db.Error("removing an empty series");
             ++stats.series_removed;
             // Dropping a cache entry is safe even if this transaction rolls back (a miss only
             // costs a lookup); keeping it would point new samples at a deleted series.

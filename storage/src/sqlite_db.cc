@@ -171,31 +171,29 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   // mode its owner chose.
   if (fresh) (void)::fchmod(fd, kFileMode);
   ::close(fd);
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db->db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    return Status::IOError(kind.name + std::string(" ") + path + ": opening: " +
-                           (db->db_ ? sqlite3_errmsg(db->db_) : sqlite3_errstr(rc)));
-  }
-  sqlite3_extended_result_codes(db->db_, 1);
-  // Another connection (a backup, sqlite3 on the command line) may hold the lock briefly.
-  sqlite3_busy_timeout(db->db_, 5000);
+  SW_RETURN_IF_ERROR(
+      db->Connect(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, "opening"));
   SW_RETURN_IF_ERROR(db->CheckAndMigrate(kind));
   return db;
 }
 
 Result<std::unique_ptr<Database>> Database::OpenReader() const {
   std::unique_ptr<Database> reader(new Database(path_, kind_name_));
-  const int rc = sqlite3_open_v2(path_.c_str(), &reader->db_,
-                                 SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    return Status::IOError(kind_name_ + " " + path_ + ": opening a reader: " +
-                           (reader->db_ ? sqlite3_errmsg(reader->db_) : sqlite3_errstr(rc)));
-  }
-  sqlite3_extended_result_codes(reader->db_, 1);
-  sqlite3_busy_timeout(reader->db_, 5000);
+  SW_RETURN_IF_ERROR(
+      reader->Connect(SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, "opening a reader"));
   return reader;
+}
+
+Status Database::Connect(int flags, const char* what) {
+  const int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    return Status::IOError(kind_name_ + " " + path_ + ": " + what + ": " +
+                           (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  // Another connection (a backup, sqlite3 on the command line) may hold the lock briefly.
+  sqlite3_busy_timeout(db_, 5000);
+  return Status::OK();
 }
 
 Transaction::Transaction(Database* db, Mode mode) : db_(db) {

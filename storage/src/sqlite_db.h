@@ -126,6 +126,9 @@ class Database {
  private:
   Database(std::string path, std::string kind_name)
       : path_(std::move(path)), kind_name_(std::move(kind_name)) {}
+  // sqlite3_open_v2 of path_ with `flags`, extended result codes and a busy timeout; IOError
+  // naming the store, the path and `what` on failure.
+  Status Connect(int flags, const char* what);
   Status CheckAndMigrate(const StoreKind& kind);
   Result<int> ReadVersion() const;
 

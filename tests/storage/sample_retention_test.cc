@@ -67,6 +67,8 @@ class RetentionTest : public ::testing::Test {
   std::unique_ptr<SampleStore> store_;
   // Keep 8 h, thin after 4 h to 1 h buckets.
   const RetentionPolicy policy_{hours(8), hours(4), hours(1)};
+  // Nothing old enough to delete or thin: only the move out of `head` has work.
+  const RetentionPolicy keep_all_{hours(240), hours(120), minutes(1)};
 };
 
 TEST_F(RetentionTest, DeletesOldSamplesAndKeepsTheLastSampleOfEachOldBucket) {
@@ -205,7 +207,7 @@ TEST_F(RetentionTest, SealingMovesSamplesOutOfHeadInChunksKeepingEveryOne) {
   for (const char* state : {"orders", "seen", "sessions"}) {
     ASSERT_SW_OK(store_->Append(PerMinute(state, 0, 1999 * kMin)));
   }
-  const RetentionStats stats = Apply(1999 * kMin, {hours(240), hours(120), minutes(1)});
+  const RetentionStats stats = Apply(1999 * kMin, keep_all_);
   // Everything older than 15 minutes moves; the last 15 minutes (and the sample at now - 15 min)
   // stay in `head`.
   EXPECT_EQ(stats.sealed, 3 * (2000 - 16));
@@ -221,7 +223,7 @@ TEST_F(RetentionTest, SealingMovesSamplesOutOfHeadInChunksKeepingEveryOne) {
     EXPECT_EQ(std::adjacent_find(times.begin(), times.end()), times.end()) << state;
   }
   // Sealing again up to the same point has nothing to move.
-  EXPECT_EQ(Apply(1999 * kMin, {hours(240), hours(120), minutes(1)}).sealed, 0);
+  EXPECT_EQ(Apply(1999 * kMin, keep_all_).sealed, 0);
 }
 
 // The reason `head` exists: with samples clustered by series, one scrape of N series dirtied
@@ -251,7 +253,7 @@ TEST_F(RetentionTest, AScrapeOfManySeriesWritesAFewPagesNotOnePerSeries) {
   // rows at a time, each of the 15 chunks rewrote the leaves of all series (~5 000 in all).
   checkpoint();
   const int64_t now = kMinutes * kMin + 16 * kMin;
-  EXPECT_EQ(Apply(now, {hours(240), hours(120), minutes(1)}).sealed, kSeries * kMinutes);
+  EXPECT_EQ(Apply(now, keep_all_).sealed, kSeries * kMinutes);
   EXPECT_LT(wal_frames_since_checkpoint(), 2u * kSeries) << "pages written moving an hour";
 
   checkpoint();
