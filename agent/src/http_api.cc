@@ -51,8 +51,9 @@ constexpr size_t kMaxQueryParams = 64;             // 400
 // answer instead of a connection reset; up to this much, for at most this long.
 constexpr size_t kMaxDiscardBytes = 4 * 1024 * 1024;
 constexpr auto kDiscardTime = std::chrono::seconds(2);
-// How long a request head (request line and header fields) may take to arrive in full: 408.
-constexpr auto kHeadDeadline = std::chrono::seconds(10);
+// How long a request (request line, header fields and the body they declare, at most
+// kMaxRequestBytes) may take to arrive in full, from its first byte: 408.
+constexpr auto kRequestDeadline = std::chrono::seconds(10);
 
 bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -179,9 +180,9 @@ const char* ReasonPhrase(int status) {
 }
 
 // One accepted connection as httplib's Stream: reads the next request's head into a buffer
-// (ReadHead, bounded by the limits above), then hands httplib that head and at most the
-// declared body (read() returns end-of-stream after it). Bytes received past the request (a
-// pipelined next one) stay buffered for the next ReadHead.
+// (ReadRequest, bounded by the limits above) with its declared body, then hands httplib
+// that head and body (read() returns end-of-stream after it). Bytes received past the request (a
+// pipelined next one) stay buffered for the next ReadRequest.
 class LimitedStream final : public httplib::Stream {
  public:
   LimitedStream(int fd, int read_timeout_ms, int write_timeout_ms)
@@ -249,20 +250,28 @@ class LimitedStream final : public httplib::Stream {
     return false;
   }
 
-  // Receives until the buffer holds a whole head or the head breaks a limit. The whole head
-  // must arrive within kHeadDeadline of its first byte (WaitForRequest saw it): a client that
-  // trickles a byte now and then would otherwise hold one of the few worker threads forever.
-  Head ReadHead() {
-    const auto deadline = std::chrono::steady_clock::now() + kHeadDeadline;
+  // Receives until the buffer holds a whole request, its declared body included, or its head
+  // breaks a limit. The request must arrive within kRequestDeadline of its first byte
+  // (WaitForRequest saw it): a client that trickles a byte now and then, into the head or into
+  // a body it announced, would otherwise hold one of the few worker threads for as long as it
+  // likes. The body is at most kMaxRequestBytes, so holding it here costs little.
+  Head ReadRequest() {
+    const auto deadline = std::chrono::steady_clock::now() + kRequestDeadline;
     for (;;) {
-      Head h = ExamineHead(std::string_view(buffer_).substr(pos_));
-      if (h.state != Head::State::kIncomplete) return h;
+      const std::string_view received = std::string_view(buffer_).substr(pos_);
+      Head h = ExamineHead(received);
+      if (h.state == Head::State::kRejected) return h;
+      if (h.state == Head::State::kComplete && received.size() - h.length >= h.content_length) {
+        return h;
+      }
       char chunk[4096];
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      const auto late = [] {
-        return Rejected(408, "the request head did not arrive within " +
-                                 std::to_string(kHeadDeadline.count()) + " s");
+      const auto late = [&h] {
+        return Rejected(408, std::string(h.state == Head::State::kComplete ? "the request body"
+                                                                           : "the request head") +
+                                 " did not arrive within " +
+                                 std::to_string(kRequestDeadline.count()) + " s");
       };
       if (left.count() <= 0) return late();
       // A wait bounded by the deadline that times out is the deadline (poll's millisecond
@@ -375,7 +384,7 @@ class LimitedServer final : public httplib::Server {
     bool ret = false;
     for (size_t count = keep_alive_max_count_; count > 0; --count) {
       if (!strm.WaitForRequest(keep_alive_timeout_sec_, svr_sock_)) break;
-      const Head head = strm.ReadHead();
+      const Head head = strm.ReadRequest();
       if (head.state != Head::State::kComplete) {
         if (head.status != 0) {
           std::string ip = "?";

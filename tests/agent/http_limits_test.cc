@@ -1,8 +1,9 @@
 // The HTTP API's request limits, over raw sockets: an over-long request line (414), oversized
 // or too many header fields (431), a body on a GET or over 64 KiB (413), a chunked body (411),
-// too many query parameters (400), on every endpoint; each answered with a clear status and a
-// closed connection, and the next request on a fresh connection served as usual. Requests
-// within the limits (large but allowed, pipelined, POST without Content-Length) still work.
+// too many query parameters (400), on every endpoint, a head or body trickled in slower than
+// 10 s (408); each answered with a clear status and a closed connection, and the next request
+// on a fresh connection served as usual. Requests within the limits (large but allowed,
+// pipelined, POST without Content-Length, a body in pieces) still work.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -320,45 +321,85 @@ TEST_F(HttpLimitsTest, PostWithoutContentLengthHasAnEmptyBody) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
 }
 
-// A client that sends its head a header field per second (each within the 5 s read timeout)
-// is cut off 10 s after its first byte with 408, instead of holding a worker thread for as long
-// as it likes; the API keeps answering others meanwhile.
-TEST_F(HttpLimitsTest, AHeadTrickledInSlowerThan10SecondsIs408) {
+// Sends `first`, then `next(i)` once a second (each within the 5 s read timeout) until the
+// server answers or 30 s pass, on its own thread, while the test checks that others are still
+// served; returns what the server sent and how long the answer took from the first byte.
+struct TrickleReply {
+  std::string text;
+  std::chrono::steady_clock::duration took{};
+};
+template <typename Next>
+TrickleReply Trickle(int port, const std::string& first, Next next) {
+  TrickleReply reply;
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
+  EXPECT_GE(fd, 0);
+  if (fd < 0) return reply;
   timeval tv{30, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port()));
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   const auto start = std::chrono::steady_clock::now();
   std::atomic<bool> answered{false};
   std::thread slow_client([&] {
-    std::string line = "GET /metrics HTTP/1.1\r\n";
+    std::string piece = first;
     for (int i = 0; i < 30 && !answered; ++i) {
       // Stop once the answer is there: a send after the server closed would draw a reset, which
       // drops the unread answer from our receive queue.
       pollfd readable{fd, POLLIN, 0};
       if (::poll(&readable, 1, 0) > 0) break;
-      if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) <= 0) break;
-      line = "X-Slow-" + std::to_string(i) + ": 1\r\n";
+      if (::send(fd, piece.data(), piece.size(), MSG_NOSIGNAL) <= 0) break;
+      piece = next(i);
       std::this_thread::sleep_for(std::chrono::seconds(1));  // the client's pace, not a wait
     }
   });
-  EXPECT_EQ(Exchange(port(), Request("GET", "/-/healthy")).status, 200);  // others are served
-  std::string text;
+  EXPECT_EQ(Exchange(port, Request("GET", "/-/healthy")).status, 200);  // others are served
   char buffer[4096];
-  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) text.append(buffer, n);
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) reply.text.append(buffer, n);
   answered = true;
-  const auto took = std::chrono::steady_clock::now() - start;
+  reply.took = std::chrono::steady_clock::now() - start;
   slow_client.join();
   ::close(fd);
-  EXPECT_THAT(text, HasSubstr("HTTP/1.1 408 Request Timeout"));
-  EXPECT_THAT(text, HasSubstr("did not arrive within 10 s"));
-  EXPECT_GE(took, std::chrono::seconds(9));   // not before its deadline
-  EXPECT_LT(took, std::chrono::seconds(25));  // and not as long as the client liked (30 s)
+  return reply;
+}
+
+// A client that sends its head a header field per second is cut off 10 s after its first byte
+// with 408, instead of holding a worker thread for as long as it likes; the API keeps answering
+// others meanwhile.
+TEST_F(HttpLimitsTest, AHeadTrickledInSlowerThan10SecondsIs408) {
+  const TrickleReply r = Trickle(port(), "GET /metrics HTTP/1.1\r\n",
+                                 [](int i) { return "X-Slow-" + std::to_string(i) + ": 1\r\n"; });
+  EXPECT_THAT(r.text, HasSubstr("HTTP/1.1 408 Request Timeout"));
+  EXPECT_THAT(r.text, HasSubstr("the request head did not arrive within 10 s"));
+  EXPECT_GE(r.took, std::chrono::seconds(9));   // not before its deadline
+  EXPECT_LT(r.took, std::chrono::seconds(25));  // and not as long as the client liked (30 s)
+}
+
+// The same for a body: a whole head that announces 64 bytes, then a byte a second. httplib
+// alone would wait for the body as long as each byte came within its read timeout; and the
+// reload must not run on a body that never arrived.
+TEST_F(HttpLimitsTest, ABodyTrickledInSlowerThan10SecondsIs408) {
+  const TrickleReply r = Trickle(
+      port(),
+      "POST /-/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 64\r\n\r\n",
+      [](int) { return std::string("b"); });
+  EXPECT_THAT(r.text, HasSubstr("HTTP/1.1 408 Request Timeout"));
+  EXPECT_THAT(r.text, HasSubstr("the request body did not arrive within 10 s"));
+  EXPECT_THAT(r.text, ::testing::Not(HasSubstr("HTTP/1.1 200")));
+  EXPECT_GE(r.took, std::chrono::seconds(9));
+  EXPECT_LT(r.took, std::chrono::seconds(25));
+}
+
+// A body that arrives in pieces within the deadline is served as usual.
+TEST_F(HttpLimitsTest, ABodyInSeveralPiecesWithinTheDeadlineIsServed) {
+  const TrickleReply r = Trickle(
+      port(),
+      "POST /-/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3\r\n\r\na",
+      [](int) { return std::string("b"); });
+  EXPECT_THAT(r.text, HasSubstr("HTTP/1.1 200"));
+  EXPECT_LT(r.took, std::chrono::seconds(8));
 }
 
 TEST_F(HttpLimitsTest, MalformedHeadsAre400) {
