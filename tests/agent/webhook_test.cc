@@ -47,6 +47,42 @@ TEST(HmacTest, MatchesRfc4231) {
   EXPECT_EQ(WebhookSignature("Jefe", 12, "body"), "sha256=" + HmacSha256Hex("Jefe", "12.body"));
 }
 
+// What a receiver checks: the signature over "<timestamp>.<body>", and a timestamp within five
+// minutes of its own clock, so a recorded request replayed later is refused.
+TEST(HmacTest, VerifyAcceptsAFreshSignedRequestAndRefusesReplaysAndForgeries) {
+  constexpr int64_t kNow = 1'767'225'600;
+  const std::string body = R"({"status":"firing"})";
+  const std::string signature = WebhookSignature("s3cret", kNow - 10, body);
+  const std::string sent = std::to_string(kNow - 10);
+  EXPECT_SW_OK(VerifyWebhookSignature("s3cret", sent, signature, body, kNow));
+  EXPECT_SW_OK(VerifyWebhookSignature("s3cret", sent, signature, body, kNow - 300 - 10));
+  EXPECT_SW_OK(VerifyWebhookSignature("s3cret", sent, signature, body, kNow + 300 - 10));
+
+  auto refused = [&](std::string_view secret, std::string_view timestamp,
+                     std::string_view presented, std::string_view text, int64_t now) {
+    const Status s = VerifyWebhookSignature(secret, timestamp, presented, text, now);
+    EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+    EXPECT_EQ(s.message().find("s3cret"), std::string::npos) << s.message();
+    return s.message();
+  };
+  // The same request replayed six minutes later, and one dated ahead of the receiver's clock.
+  EXPECT_THAT(refused("s3cret", sent, signature, body, kNow + 350),
+              HasSubstr("is 360 s old (at most 300 s): a replayed or forged request"));
+  EXPECT_THAT(refused("s3cret", sent, signature, body, kNow - 400), HasSubstr("390 s ahead"));
+  // A fresh timestamp on the old signature, an altered body, another secret.
+  const std::string now_text = std::to_string(kNow + 350);
+  EXPECT_THAT(refused("s3cret", now_text, signature, body, kNow + 350),
+              HasSubstr("X-Statewatch-Signature does not match"));
+  EXPECT_THAT(refused("s3cret", sent, signature, R"({"status":"resolved"})", kNow),
+              HasSubstr("does not match"));
+  EXPECT_THAT(refused("other", sent, signature, body, kNow), HasSubstr("does not match"));
+  EXPECT_THAT(refused("s3cret", sent, "", body, kNow), HasSubstr("does not match"));
+  for (std::string_view bad : {"", "12x", "-5", "1e9", "99999999999999999999"}) {
+    EXPECT_THAT(refused("s3cret", bad, signature, body, kNow), HasSubstr("is not unix seconds"))
+        << bad;
+  }
+}
+
 TEST(WebhookPayloadTest, IsAlertmanagerWebhookV4) {
   const rules::Alert alert = FiringAlert();
   const auto body = nlohmann::json::parse(
@@ -294,6 +330,34 @@ TEST_F(NotifierTest, SignsBodiesAndSendsTheBearerToken) {
   EXPECT_EQ(header("X-Statewatch-Timestamp"), std::to_string(kStart / 1000));
   EXPECT_EQ(header("X-Statewatch-Signature"),
             WebhookSignature("s3cret", kStart / 1000, request.body));
+}
+
+// Each attempt is signed when it goes out: a retry ten minutes after a 503 passes a receiver's
+// replay check at that time, while the first attempt's copy no longer would.
+TEST_F(NotifierTest, ARetryIsSignedAfreshAndPassesTheReceiversReplayCheck) {
+  WebhookReceiver receiver;
+  receiver.set_status(503);
+  ReceiverConfig r = Receiver(receiver.url());
+  r.hmac_secret_file = dir_.Sub("secret");
+  std::ofstream(r.hmac_secret_file) << "s3cret\n";
+  auto notifier = Make({r});
+  const rules::Alert alert = FiringAlert();
+  ASSERT_SW_OK(notifier->Queue({{alert, rules::AlertState::kPending}}, {alert}, kStart));
+  ASSERT_EQ(notifier->DeliverDue(kStart).value().retried, 1u);
+  receiver.set_status(200);
+  const int64_t later = kStart + 10 * 60'000;
+  ASSERT_EQ(notifier->DeliverDue(later).value().delivered, 1u);
+  const auto requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  auto verify = [](const WebhookReceiver::Request& q, int64_t now_millis) {
+    return VerifyWebhookSignature("s3cret", q.headers.find("X-Statewatch-Timestamp")->second,
+                                  q.headers.find("X-Statewatch-Signature")->second, q.body,
+                                  now_millis / 1000);
+  };
+  EXPECT_EQ(requests[0].body, requests[1].body);  // the same notification
+  EXPECT_SW_OK(verify(requests[0], kStart));
+  EXPECT_SW_OK(verify(requests[1], later));
+  EXPECT_TRUE(verify(requests[0], later).IsInvalidArgument());  // as a replay, refused
 }
 
 TEST_F(NotifierTest, AlertmanagerReceiverPostsToApiV2AndRepeatsAtItsOwnInterval) {

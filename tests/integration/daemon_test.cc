@@ -15,6 +15,7 @@
 #include "embedded-state/test_util.h"
 #include "integration/daemon_process.h"
 #include "integration/test_database.h"
+#include "statewatch/agent/hmac.h"
 
 namespace statewatch {
 namespace {
@@ -225,6 +226,136 @@ TEST_F(DaemonTest, RefusesRootUnlessToldAndRunsAsAnUnprivilegedUser) {
   ASSERT_GT(PortOf(as_nobody), 0) << as_nobody.Log();
   as_nobody.Signal(SIGTERM);
   EXPECT_EQ(as_nobody.Wait(), 0) << as_nobody.Log();
+}
+
+// The API token, a receiver's token and its HMAC secret come from files and are used (a
+// reload needs the token; deliveries carry the receiver's token and a signature), but none of
+// them appears in the daemon's log at debug level, in any answer of its API (a refused reload
+// included) or in any file it stores.
+TEST_F(DaemonTest, SecretsAreUsedButNeverLoggedServedOrStored) {
+  MakeDatabase(dir_.Sub("db"), 50);
+  WebhookReceiver receiver;
+  WriteConfig(receiver.url());
+  const std::vector<std::string> secrets = {"api-T0KEN-5e1f", "rcv-T0KEN-77aa", "hmac-S3CRET-90bc"};
+  std::ofstream(dir_.Sub("api-token")) << secrets[0] << "\n";
+  std::ofstream(dir_.Sub("receiver-token")) << secrets[1] << "\n";
+  std::ofstream(dir_.Sub("hmac-secret")) << secrets[2] << "\n";
+  // The receiver is the config's last entry; `web` may follow it at the top level.
+  std::ofstream(config(), std::ios::app)
+      << "    bearer_token_file: " << dir_.Sub("receiver-token")
+      << "\n    hmac_secret_file: " << dir_.Sub("hmac-secret")
+      << "\nweb:\n  bearer_token_file: " << dir_.Sub("api-token") << "\n";
+  auto daemon = StartDaemon();
+  const int port = PortOf(*daemon);
+  ASSERT_GT(port, 0) << daemon->Log();
+  ASSERT_TRUE(receiver.WaitForRequests(1)) << daemon->Log();
+  const WebhookReceiver::Request delivery = receiver.requests()[0];
+  EXPECT_EQ(delivery.headers.find("Authorization")->second, "Bearer " + secrets[1]);
+  EXPECT_THAT(delivery.headers.find("X-Statewatch-Signature")->second, HasSubstr("sha256="));
+
+  httplib::Client client("127.0.0.1", port);
+  std::string served;
+  const auto refused =
+      client.Post("/-/reload", {{"Authorization", "Bearer api-T0KEN-5e1X"}}, "", "text/plain");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  served += refused->body;
+  const auto reloaded =
+      client.Post("/-/reload", {{"Authorization", "Bearer " + secrets[0]}}, "", "text/plain");
+  ASSERT_TRUE(reloaded);
+  EXPECT_EQ(reloaded->status, 200) << reloaded->body;
+  served += reloaded->body;
+  daemon->Signal(SIGHUP);
+  // Both reloads done (the second one logged last): every secret was read three times.
+  ASSERT_TRUE(daemon->WaitForLog("reloaded [\\s\\S]*reloaded ")) << daemon->Log();
+  for (const char* path :
+       {"/", "/metrics", "/api/v1/series", "/api/v1/alerts", "/api/v1/states", "/api/v1/sources"}) {
+    const auto r = client.Get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 200) << path;
+    served += r->body;
+  }
+  daemon->Signal(SIGTERM);
+  ASSERT_EQ(daemon->Wait(), 0) << daemon->Log();
+
+  const std::string log = daemon->Log();
+  EXPECT_THAT(log, HasSubstr("POST /-/reload from 127.0.0.1: wrong bearer token"));
+  EXPECT_EQ(log.find("api-T0KEN-5e1X"), std::string::npos) << "the presented token was logged";
+  size_t stored_files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.Sub("data"))) {
+    if (!entry.is_regular_file()) continue;
+    ++stored_files;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const std::string& secret : secrets) {
+      EXPECT_EQ(bytes.find(secret), std::string::npos) << secret << " stored in " << entry.path();
+    }
+  }
+  EXPECT_GE(stored_files, 2u);  // the samples and the alerts
+  for (const std::string& secret : secrets) {
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret << " logged:\n" << log;
+    EXPECT_EQ(served.find(secret), std::string::npos) << secret << " served";
+  }
+}
+
+// The receiver's side of signed webhooks, with the example receiver (webhook_echo
+// --hmac.secret-file) as the peer: statewatchd's signed delivery is accepted and printed; the
+// same kind of request dated ten minutes ago (a replay), or signed with another secret, is
+// refused with 401 and not printed.
+TEST_F(DaemonTest, WebhookEchoAcceptsSignedDeliveriesAndRefusesReplays) {
+#ifndef WEBHOOK_ECHO_PATH
+  GTEST_SKIP() << "examples not built";
+#else
+  MakeDatabase(dir_.Sub("db"), 50);
+  std::ofstream(dir_.Sub("hmac-secret")) << "hmac-S3CRET\n";
+  ChildProcess echo({WEBHOOK_ECHO_PATH, "--web.listen-address=127.0.0.1:0",
+                     "--hmac.secret-file=" + dir_.Sub("hmac-secret")},
+                    dir_.Sub("echo.log"));
+  const std::optional<std::string> echo_port =
+      echo.WaitForLog("listening on http://127\\.0\\.0\\.1:(\\d+)/");
+  ASSERT_TRUE(echo_port) << echo.Log();
+  WriteConfig("http://127.0.0.1:" + *echo_port + "/alerts");
+  std::ofstream(config(), std::ios::app)
+      << "    hmac_secret_file: " << dir_.Sub("hmac-secret") << "\n";
+  auto daemon = StartDaemon();
+  ASSERT_GT(PortOf(*daemon), 0) << daemon->Log();
+  ASSERT_TRUE(echo.WaitForLog("=== ALERT FIRING: OrdersPresent")) << echo.Log() << daemon->Log();
+  EXPECT_THAT(echo.Log(), ::testing::Not(HasSubstr("refused")));
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(), 0) << daemon->Log();
+
+  const std::string body =
+      R"({"version":"4","status":"firing","alerts":[{"status":"firing","labels":)"
+      R"({"alertname":"Replayed"},"annotations":{},"startsAt":"2026-01-01T00:00:00Z"}]})";
+  auto post = [&](int64_t sent, const std::string& secret) {
+    httplib::Client client("127.0.0.1", std::stoi(*echo_port));
+    const auto r =
+        client.Post("/alerts",
+                    {{"X-Statewatch-Timestamp", std::to_string(sent)},
+                     {"X-Statewatch-Signature", agent::WebhookSignature(secret, sent, body)}},
+                    body, "application/json");
+    return r ? r->status : -1;
+  };
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  EXPECT_EQ(post(now - 600, "hmac-S3CRET"), 401);
+  EXPECT_EQ(post(now, "another-secret"), 401);
+  EXPECT_EQ(post(now, "hmac-S3CRET"), 200);  // the test signs as statewatchd does
+  ASSERT_TRUE(echo.WaitForLog("=== ALERT FIRING: Replayed")) << echo.Log();
+  const std::string log = echo.Log();
+  EXPECT_THAT(log, HasSubstr("refused: X-Statewatch-Timestamp"));
+  EXPECT_THAT(log, HasSubstr("s old (at most 300 s): a replayed or forged request"));
+  EXPECT_THAT(log, HasSubstr("refused: X-Statewatch-Signature does not match"));
+  // Printed once: the accepted request only, not the two refused ones.
+  size_t printed = 0;
+  for (size_t pos = 0; (pos = log.find("ALERT FIRING: Replayed", pos)) != std::string::npos;
+       ++pos) {
+    ++printed;
+  }
+  EXPECT_EQ(printed, 1u);
+  echo.Signal(SIGTERM);
+#endif
 }
 
 // The demo's job (scripts/demo) as fast as it runs: the leaky join state is named in an alert
