@@ -394,14 +394,14 @@ struct SampleStore::Impl {
 
   // Name and labels of a series from columns 0 and 1 of `q`; Corruption when the stored labels
   // do not parse.
-  Status ReadSeries(const Statement& q, SeriesInfo* info) const {
-    info->name = q.ColumnText(0);
-    Result<rules::Labels> labels = LabelsFromText(q.ColumnText(1));
-    if (!labels.ok()) {
-      return Status::Corruption("sample store " + db->path() + ": series " + info->name + ": " +
-                                labels.status().message());
+  Status ReadSeries(const Statement& q, std::string* name, rules::Labels* labels) const {
+    *name = q.ColumnText(0);
+    Result<rules::Labels> parsed = LabelsFromText(q.ColumnText(1));
+    if (!parsed.ok()) {
+      return Status::Corruption("sample store " + db->path() + ": series " + *name + ": " +
+                                parsed.status().message());
     }
-    info->labels = std::move(*labels);
+    *labels = std::move(*parsed);
     return Status::OK();
   }
 
@@ -523,25 +523,20 @@ Status SampleStore::ForEachSample(int64_t from_millis, int64_t to_millis,
   Transaction snapshot(&db, Transaction::Mode::kRead);
   SW_RETURN_IF_ERROR(snapshot.status());
   Statement list;
-  SW_RETURN_IF_ERROR(db.Prepare("SELECT id, name, labels FROM series ORDER BY id", &list));
+  SW_RETURN_IF_ERROR(db.Prepare("SELECT name, labels, id FROM series ORDER BY id", &list));
   Statement& q = impl_->range;
   // Every series, for the second pass: ids are dense, and 10 000 series are a few MB.
   std::unordered_map<int64_t, rules::Sample> by_id;
   rules::Sample sample;
   int rc;
   while ((rc = list.Step()) == SQLITE_ROW) {
-    sample.series = list.ColumnText(1);
-    Result<rules::Labels> labels = LabelsFromText(list.ColumnText(2));
-    if (!labels.ok()) {
-      return Status::Corruption("sample store " + db.path() + ": series " + sample.series + ": " +
-                                labels.status().message());
-    }
-    sample.labels = std::move(*labels);
-    by_id.emplace(list.ColumnInt64(0), sample);
+    SW_RETURN_IF_ERROR(impl_->ReadSeries(list, &sample.series, &sample.labels));
+    const int64_t id = list.ColumnInt64(2);
+    by_id.emplace(id, sample);
     // One index seek per series on (series_id, t), then a range scan in key order: grouped by
     // series and time-ordered without a sort, and older history outside the range is skipped.
     auto guard = q.Use();
-    q.BindInt64(1, list.ColumnInt64(0));
+    q.BindInt64(1, id);
     q.BindInt64(2, from_millis);
     q.BindInt64(3, to_millis);
     int qrc;
@@ -598,7 +593,7 @@ Result<std::vector<SeriesInfo>> SampleStore::ListSeries() {
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
     SeriesInfo info;
-    SW_RETURN_IF_ERROR(impl_->ReadSeries(q, &info));
+    SW_RETURN_IF_ERROR(impl_->ReadSeries(q, &info.name, &info.labels));
     info.samples = q.ColumnInt64(2);
     info.first_millis = q.ColumnInt64(3);
     info.last_millis = q.ColumnInt64(4);
@@ -630,7 +625,7 @@ Result<std::vector<SeriesInfo>> SampleStore::ListSeriesLabels(const std::string&
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
     SeriesInfo info;
-    SW_RETURN_IF_ERROR(impl_->ReadSeries(q, &info));
+    SW_RETURN_IF_ERROR(impl_->ReadSeries(q, &info.name, &info.labels));
     out.push_back(std::move(info));
   }
   if (rc != SQLITE_DONE) return impl_->db->Error("listing series");

@@ -147,6 +147,31 @@ TEST(SampleStoreTest, RefusesANewerSchemaWithoutTouchingIt) {
   EXPECT_EQ(JournalMode(path), "delete");  // not even the journal mode was changed
 }
 
+// Stored labels that no longer parse (the file damaged or edited by hand) are Corruption naming
+// the file and the series, for every reader of the series table; the row stays as it was.
+TEST(SampleStoreTest, DamagedSeriesLabelsAreCorruptionNamingTheFileAndSeries) {
+  TempDir dir;
+  const std::string path = dir.Sub("history.db");
+  {
+    auto store = SampleStore::Open(path);
+    ASSERT_TRUE(store.ok());
+    ASSERT_SW_OK((*store)->Append({rules::Sample{"keys", {{"state", "orders"}}, 1000, 1.0}}));
+  }
+  RawExec(path, "UPDATE series SET labels = 'state=\"orders' WHERE name = 'keys'");
+  auto store = SampleStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto expect_corruption = [&](const Status& s) {
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_THAT(s.message(), HasSubstr(path));
+    EXPECT_THAT(s.message(), HasSubstr("series keys"));
+  };
+  expect_corruption((*store)->ForEachSample(0, 10'000, [](const rules::Sample&) {}));
+  expect_corruption((*store)->ListSeries().status());
+  expect_corruption((*store)->ListSeriesLabels().status());
+  expect_corruption((*store)->ListSeriesLabels("keys").status());
+  EXPECT_EQ(RawQuery(path, "SELECT labels FROM series WHERE name = 'keys'"), "state=\"orders");
+}
+
 TEST(SampleStoreTest, NamesTheFileWhenItIsNotADatabaseOrCannotBeOpened) {
   TempDir dir;
   const std::string garbage = dir.Sub("garbage.db");
