@@ -115,7 +115,7 @@ struct SampleStore::Impl {
 
   Status Prepare() {
     SW_RETURN_IF_ERROR(db->Prepare(
-        "INSERT OR REPLACE INTO head(t, series_id, value) VALUES (?1, ?2, ?3)", &insert_head));
+        "INSERT OR REPLACE INTO head(t, series_id, value) VALUES (?2, ?1, ?3)", &insert_head));
     SW_RETURN_IF_ERROR(db->Prepare(
         "SELECT t FROM head WHERE t >= ?1 AND t <= ?2 ORDER BY t LIMIT 1", &head_next_time));
     SW_RETURN_IF_ERROR(
@@ -219,26 +219,28 @@ struct SampleStore::Impl {
     std::stable_sort(late, rows.end(), [](const Row& a, const Row& b) {
       return a.series_id != b.series_id ? a.series_id < b.series_id : a.t < b.t;
     });
-    {
-      auto guard = insert_head.Use();
-      for (auto it = rows.begin(); it != late; ++it) {
-        insert_head.Reset();
-        insert_head.BindInt64(1, it->t);
-        insert_head.BindInt64(2, it->series_id);
-        insert_head.BindDouble(3, samples[it->index].value);
-        if (insert_head.Step() != SQLITE_DONE) return db->Error("appending samples");
-      }
+    for (auto it = rows.begin(); it != late; ++it) {
+      SW_RETURN_IF_ERROR(InsertRow(insert_head, it->series_id, it->t, samples[it->index].value,
+                                   "appending samples"));
     }
-    auto guard = insert_sample.Use();
     for (auto it = late; it != rows.end(); ++it) {
-      insert_sample.Reset();
-      insert_sample.BindInt64(1, it->series_id);
-      insert_sample.BindInt64(2, it->t);
-      insert_sample.BindDouble(3, samples[it->index].value);
-      if (insert_sample.Step() != SQLITE_DONE) return db->Error("appending older samples");
+      SW_RETURN_IF_ERROR(InsertRow(insert_sample, it->series_id, it->t, samples[it->index].value,
+                                   "appending older samples"));
     }
     SW_RETURN_IF_ERROR(txn.Commit());
     series_ids.merge(created);
+    return Status::OK();
+  }
+
+  // Runs one of the prepared inserts of a sample row (insert_head, insert_sample, insert_moved:
+  // all take ?1 series id, ?2 time, ?3 value); on failure SQLite's error, doing `what`.
+  Status InsertRow(Statement& insert, int64_t series_id, int64_t t, double value,
+                   const char* what) {
+    auto guard = insert.Use();
+    insert.BindInt64(1, series_id);
+    insert.BindInt64(2, t);
+    insert.BindDouble(3, value);
+    if (insert.Step() != SQLITE_DONE) return db->Error(what);
     return Status::OK();
   }
 
@@ -334,13 +336,9 @@ struct SampleStore::Impl {
         std::lock_guard<std::mutex> lock(mu);
         Transaction txn(db.get());
         SW_RETURN_IF_ERROR(txn.status());
-        auto guard = insert_moved.Use();
         for (const Moved& m : chunk) {
-          insert_moved.Reset();
-          insert_moved.BindInt64(1, m.series_id);
-          insert_moved.BindInt64(2, m.t);
-          insert_moved.BindDouble(3, m.value);
-          if (insert_moved.Step() != SQLITE_DONE) return db->Error("moving recent samples");
+          SW_RETURN_IF_ERROR(
+              InsertRow(insert_moved, m.series_id, m.t, m.value, "moving recent samples"));
         }
         SW_RETURN_IF_ERROR(txn.Commit());
         stats->sealed += static_cast<int64_t>(chunk.size());
