@@ -257,9 +257,11 @@ class LimitedStream final : public httplib::Stream {
   // likes. The body is at most kMaxRequestBytes, so holding it here costs little.
   Head ReadRequest() {
     const auto deadline = std::chrono::steady_clock::now() + kRequestDeadline;
+    Head h;
     for (;;) {
       const std::string_view received = std::string_view(buffer_).substr(pos_);
-      Head h = ExamineHead(received);
+      // Once the head is whole, only the body's length is left to check.
+      if (h.state == Head::State::kIncomplete) h = ExamineHead(received);
       if (h.state == Head::State::kRejected) return h;
       if (h.state == Head::State::kComplete && received.size() - h.length >= h.content_length) {
         return h;

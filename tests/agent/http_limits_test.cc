@@ -69,15 +69,15 @@ struct Reply {
   size_t responses = 0;  // how many status lines
 };
 
-// Sends `request` on a fresh loopback connection and reads until the server closes. The request
-// goes out from a second thread, so a server that answers before reading all of it (or stops
-// reading) cannot block the test; both directions time out after 20 s.
-Reply Exchange(int port, const std::string& request) {
-  Reply reply;
+// A TCP connection to 127.0.0.1:`port` whose sends and receives time out after
+// `timeout_seconds`; -1 (and a test failure naming the error) when it cannot be made.
+int ConnectLoopback(int port, int timeout_seconds) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  if (fd < 0) return reply;
-  timeval tv{20, 0};
+  if (fd < 0) {
+    ADD_FAILURE() << "socket: " << std::strerror(errno);
+    return -1;
+  }
+  timeval tv{timeout_seconds, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   sockaddr_in addr{};
@@ -87,8 +87,18 @@ Reply Exchange(int port, const std::string& request) {
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ADD_FAILURE() << "connect: " << std::strerror(errno);
     ::close(fd);
-    return reply;
+    return -1;
   }
+  return fd;
+}
+
+// Sends `request` on a fresh loopback connection and reads until the server closes. The request
+// goes out from a second thread, so a server that answers before reading all of it (or stops
+// reading) cannot block the test; both directions time out after 20 s.
+Reply Exchange(int port, const std::string& request) {
+  Reply reply;
+  const int fd = ConnectLoopback(port, 20);
+  if (fd < 0) return reply;
   std::thread sender([&] {
     for (size_t off = 0; off < request.size();) {
       const ssize_t n = ::send(fd, request.data() + off, request.size() - off, MSG_NOSIGNAL);
@@ -331,16 +341,8 @@ struct TrickleReply {
 template <typename Next>
 TrickleReply Trickle(int port, const std::string& first, Next next) {
   TrickleReply reply;
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
+  const int fd = ConnectLoopback(port, 30);
   if (fd < 0) return reply;
-  timeval tv{30, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   const auto start = std::chrono::steady_clock::now();
   std::atomic<bool> answered{false};
   std::thread slow_client([&] {
@@ -365,16 +367,22 @@ TrickleReply Trickle(int port, const std::string& first, Next next) {
   return reply;
 }
 
+// The trickled request was answered 408 naming its late `part` ("head" or "body"), at its 10 s
+// deadline: not before it, and not as late as the client would have gone on (30 s).
+void ExpectCutOffWith408(const TrickleReply& r, const std::string& part) {
+  EXPECT_THAT(r.text, HasSubstr("HTTP/1.1 408 Request Timeout"));
+  EXPECT_THAT(r.text, HasSubstr("the request " + part + " did not arrive within 10 s"));
+  EXPECT_GE(r.took, std::chrono::seconds(9));
+  EXPECT_LT(r.took, std::chrono::seconds(25));
+}
+
 // A client that sends its head a header field per second is cut off 10 s after its first byte
 // with 408, instead of holding a worker thread for as long as it likes; the API keeps answering
 // others meanwhile.
 TEST_F(HttpLimitsTest, AHeadTrickledInSlowerThan10SecondsIs408) {
   const TrickleReply r = Trickle(port(), "GET /metrics HTTP/1.1\r\n",
                                  [](int i) { return "X-Slow-" + std::to_string(i) + ": 1\r\n"; });
-  EXPECT_THAT(r.text, HasSubstr("HTTP/1.1 408 Request Timeout"));
-  EXPECT_THAT(r.text, HasSubstr("the request head did not arrive within 10 s"));
-  EXPECT_GE(r.took, std::chrono::seconds(9));   // not before its deadline
-  EXPECT_LT(r.took, std::chrono::seconds(25));  // and not as long as the client liked (30 s)
+  ExpectCutOffWith408(r, "head");
 }
 
 // The same for a body: a whole head that announces 64 bytes, then a byte a second. httplib
@@ -385,11 +393,8 @@ TEST_F(HttpLimitsTest, ABodyTrickledInSlowerThan10SecondsIs408) {
       port(),
       "POST /-/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 64\r\n\r\n",
       [](int) { return std::string("b"); });
-  EXPECT_THAT(r.text, HasSubstr("HTTP/1.1 408 Request Timeout"));
-  EXPECT_THAT(r.text, HasSubstr("the request body did not arrive within 10 s"));
+  ExpectCutOffWith408(r, "body");
   EXPECT_THAT(r.text, ::testing::Not(HasSubstr("HTTP/1.1 200")));
-  EXPECT_GE(r.took, std::chrono::seconds(9));
-  EXPECT_LT(r.took, std::chrono::seconds(25));
 }
 
 // A body that arrives in pieces within the deadline is served as usual.
