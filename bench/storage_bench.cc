@@ -57,7 +57,7 @@ std::string FreshPath(const std::string& name) {
 
 std::unique_ptr<SampleStore> OpenStore(const std::string& path) {
   auto store = SampleStore::Open(path);
-  Check(store.status().ok() ? sw::Status::OK() : store.status());
+  Check(store.status());
   return std::move(*store);
 }
 
@@ -175,7 +175,7 @@ void BM_ForEachSample_10kSeriesX144(benchmark::State& state) {
   for (int64_t i = 0; i < 144; ++i) Check(store->Append(Scrape(kSeries, i * 10 * kMinute)));
   // All but the last 15 minutes sealed into `samples`, as the daemon's hourly retention leaves it.
   auto sealed = store->ApplyRetention(144 * 10 * kMinute, kKeepAll);
-  Check(sealed.status().ok() ? sw::Status::OK() : sealed.status());
+  Check(sealed.status());
   int64_t visited = 0;
   for (auto _ : state) {
     double sum = 0;
@@ -210,13 +210,13 @@ void BM_ApplyRetention_FirstPass_1kSeriesX1440(benchmark::State& state) {
       Check(store->Append(batch));
       // As the daemon does every hour: what is older than 15 minutes moves out of `head`.
       auto sealed = store->ApplyRetention((m + 60) * kMinute, kKeepAll);
-      Check(sealed.status().ok() ? sw::Status::OK() : sealed.status());
+      Check(sealed.status());
     }
     state.ResumeTiming();
     const auto start = std::chrono::steady_clock::now();
     auto stats = store->ApplyRetention(1440 * kMinute, policy);
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    Check(stats.status().ok() ? sw::Status::OK() : stats.status());
+    Check(stats.status());
     // Every row of the first 20 h is read or deleted.
     rows += kSeries * 20 * 60;
     chunks += stats->chunks;
@@ -244,7 +244,7 @@ void BM_ApplyRetention_MoveAnHour_10kSeries(benchmark::State& state) {
   };
   append_hour();
   auto first = store->ApplyRetention(t + 15 * kMinute, kKeepAll);
-  Check(first.status().ok() ? sw::Status::OK() : first.status());
+  Check(first.status());
   int64_t moved = 0, chunks = 0;
   double written = 0;
   for (auto _ : state) {
@@ -253,7 +253,7 @@ void BM_ApplyRetention_MoveAnHour_10kSeries(benchmark::State& state) {
     const double before = WrittenBytes();
     state.ResumeTiming();
     auto stats = store->ApplyRetention(t + 15 * kMinute, kKeepAll);
-    Check(stats.status().ok() ? sw::Status::OK() : stats.status());
+    Check(stats.status());
     state.PauseTiming();
     written += WrittenBytes() - before;
     moved += stats->sealed;
@@ -279,11 +279,11 @@ void BM_ApplyRetention_NothingNew_10kSeries(benchmark::State& state) {
   const sw::storage::RetentionPolicy policy{std::chrono::hours(20), std::chrono::hours(12),
                                             std::chrono::minutes(10)};
   auto first = store->ApplyRetention(10 * kMinute, policy);
-  Check(first.status().ok() ? sw::Status::OK() : first.status());
+  Check(first.status());
   int64_t chunks = 0;
   for (auto _ : state) {
     auto stats = store->ApplyRetention(10 * kMinute, policy);
-    Check(stats.status().ok() ? sw::Status::OK() : stats.status());
+    Check(stats.status());
     chunks += stats->chunks;
   }
   state.counters["chunks"] =
